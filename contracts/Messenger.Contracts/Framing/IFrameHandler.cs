@@ -1,0 +1,25 @@
+namespace Messenger.Contracts.Framing;
+
+/// <summary>
+/// Owns one or more frame kinds: the host routes every received frame of those kinds to it.
+/// Register with <c>services.TryAddEnumerable(ServiceDescriptor.Singleton&lt;IFrameHandler, MyHandler&gt;())</c>.
+/// </summary>
+public interface IFrameHandler
+{
+    /// <summary>A short name for logs and errors, usually the plugin name.</summary>
+    string Name { get; }
+
+    /// <summary>The kinds this handler owns.</summary>
+    IReadOnlyCollection<FrameKind> Kinds { get; }
+
+    /// <summary>
+    /// Handles one received frame. Frames of one session arrive one at a time, in the order they were received.
+    /// Throwing <see cref="FrameFormatException"/> reports a malformed body; the session stays usable.
+    /// </summary>
+    /// <param name="session">The session the frame came from; use it to reply.</param>
+    /// <param name="kind">The frame's kind, one of <see cref="Kinds"/>.</param>
+    /// <param name="body">The frame body: exactly one MessagePack object, still untrusted.</param>
+    /// <param name="cancellationToken">Cancelled when the session ends.</param>
+    /// <returns>A task that completes when the frame is handled.</returns>
+    ValueTask HandleFrameAsync(IPeerSession session, FrameKind kind, ReadOnlyMemory<byte> body, CancellationToken cancellationToken);
+}
