@@ -1,0 +1,227 @@
+using System.Reflection;
+using McMaster.NETCore.Plugins;
+using Messenger.Contracts;
+using Messenger.Contracts.Plugins;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Messenger.Host.Plugins;
+
+/// <summary>A plugin that loaded and added its services.</summary>
+/// <param name="Name">Its name in <c>plugins.json</c>.</param>
+/// <param name="AssemblyPath">Its main assembly.</param>
+/// <param name="Version">Its assembly's informational or assembly version.</param>
+/// <param name="ContractsMajor">The contracts major it was built against.</param>
+public sealed record LoadedPlugin(string Name, string AssemblyPath, string Version, int ContractsMajor);
+
+/// <summary>A plugin that was skipped, and why.</summary>
+/// <param name="Name">Its name in <c>plugins.json</c>.</param>
+/// <param name="AssemblyPath">The assembly it would have loaded.</param>
+/// <param name="Reason">Why it was skipped, in words an operator can act on.</param>
+public sealed record FailedPlugin(string Name, string AssemblyPath, string Reason);
+
+/// <summary>
+/// Loads the plugins named in <c>plugins.json</c>, each in its own load context sharing the contracts and the
+/// Microsoft.Extensions abstractions with the host, and lets each add its services. A plugin that fails is recorded
+/// and skipped; the others still load.
+/// </summary>
+public sealed partial class PluginCatalog
+{
+    /// <summary>Assemblies whose types cross the host/plugin boundary: one copy, the host's.</summary>
+    private static readonly Type[] SharedTypes =
+    [
+        typeof(IMessengerPlugin),
+        typeof(IServiceCollection),
+        typeof(IConfiguration),
+        typeof(ILogger),
+        typeof(IOptions<>),
+        typeof(Microsoft.Extensions.Primitives.StringValues),
+    ];
+
+    private readonly List<LoadedPlugin> _loaded = [];
+    private readonly List<FailedPlugin> _failed = [];
+    private readonly List<string> _disabled = [];
+
+    private PluginCatalog(string? source) => Source = source;
+
+    /// <summary>The <c>plugins.json</c> the catalog came from, or null when no file was used.</summary>
+    public string? Source { get; }
+
+    /// <summary>Plugins that loaded.</summary>
+    public IReadOnlyList<LoadedPlugin> Loaded => _loaded;
+
+    /// <summary>Plugins that were skipped, with the reason.</summary>
+    public IReadOnlyList<FailedPlugin> Failed => _failed;
+
+    /// <summary>Names of entries with <c>"enabled": false</c>.</summary>
+    public IReadOnlyList<string> Disabled => _disabled;
+
+    /// <summary>An empty catalog, for a host that runs without plugins.</summary>
+    /// <returns>The catalog.</returns>
+    public static PluginCatalog Empty() => new(null);
+
+    /// <summary>Loads every enabled plugin of <paramref name="file"/> and adds its services to <paramref name="services"/>.</summary>
+    /// <param name="file">The parsed <c>plugins.json</c>.</param>
+    /// <param name="services">The host's service collection.</param>
+    /// <param name="logger">Told about each plugin loaded or skipped.</param>
+    /// <returns>What loaded and what was skipped.</returns>
+    public static PluginCatalog Load(PluginsFile file, IServiceCollection services, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(logger);
+        var catalog = new PluginCatalog(file.Path);
+        foreach (var entry in file.Entries)
+        {
+            if (!entry.Enabled)
+            {
+                catalog._disabled.Add(entry.Name);
+                LogDisabled(logger, entry.Name);
+                continue;
+            }
+
+            try
+            {
+                var loaded = LoadOne(entry, services);
+                catalog._loaded.Add(loaded);
+                LogLoaded(logger, entry.Name, loaded.Version, entry.AssemblyPath);
+            }
+            catch (PluginLoadException ex)
+            {
+                catalog._failed.Add(new FailedPlugin(entry.Name, entry.AssemblyPath, ex.Message));
+                LogSkipped(logger, entry.Name, ex.Message, ex.InnerException);
+            }
+        }
+
+        return catalog;
+    }
+
+    private static LoadedPlugin LoadOne(PluginEntry entry, IServiceCollection services)
+    {
+        if (!Directory.Exists(entry.Folder))
+        {
+            throw new PluginLoadException($"its folder {entry.Folder} does not exist (is the plugin built?)");
+        }
+
+        if (!File.Exists(entry.AssemblyPath))
+        {
+            throw new PluginLoadException($"its assembly {entry.AssemblyPath} does not exist");
+        }
+
+        Assembly assembly;
+        try
+        {
+            var loader = PluginLoader.CreateFromAssemblyFile(entry.AssemblyPath, SharedTypes, config => config.PreferSharedTypes = true);
+            assembly = loader.LoadDefaultAssembly();
+        }
+        catch (Exception ex) when (ex is IOException or BadImageFormatException or FileLoadException or InvalidOperationException)
+        {
+            throw new PluginLoadException($"its assembly could not be loaded: {ex.Message}", ex);
+        }
+
+        var attribute = ReadAttribute(assembly);
+        CheckContractsVersion(assembly, attribute);
+        var entryPoint = CreateEntry(attribute.EntryType);
+        var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+            ?? assembly.GetName().Version?.ToString()
+            ?? "unknown";
+
+        // Stage the plugin's registrations so a plugin that throws halfway leaves the host's collection untouched.
+        IServiceCollection staging = new ServiceCollection();
+        foreach (var descriptor in services)
+        {
+            staging.Add(descriptor);
+        }
+
+        try
+        {
+            entryPoint.ConfigureServices(staging, entry.Settings);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            throw new PluginLoadException($"its ConfigureServices threw {ex.GetType().Name}: {ex.Message}", ex);
+        }
+
+        services.Clear();
+        foreach (var descriptor in staging)
+        {
+            services.Add(descriptor);
+        }
+
+        return new LoadedPlugin(entry.Name, entry.AssemblyPath, version, attribute.ContractsMajor);
+    }
+
+    private static MessengerPluginAttribute ReadAttribute(Assembly assembly)
+    {
+        try
+        {
+            return assembly.GetCustomAttribute<MessengerPluginAttribute>()
+                ?? throw new PluginLoadException($"{assembly.GetName().Name} has no [assembly: MessengerPlugin(typeof(...))] naming its entry type");
+        }
+        catch (Exception ex) when (ex is TypeLoadException or FileNotFoundException or FileLoadException or CustomAttributeFormatException)
+        {
+            throw new PluginLoadException($"its plugin attribute could not be read: {ex.Message}", ex);
+        }
+    }
+
+    private static void CheckContractsVersion(Assembly assembly, MessengerPluginAttribute attribute)
+    {
+        var referenced = assembly.GetReferencedAssemblies()
+            .FirstOrDefault(a => string.Equals(a.Name, typeof(ContractsVersion).Assembly.GetName().Name, StringComparison.Ordinal));
+        var builtAgainst = Math.Max(attribute.ContractsMajor, referenced?.Version?.Major ?? 0);
+        if (builtAgainst > ContractsVersion.Major)
+        {
+            throw new PluginLoadException(
+                $"it was built against Messenger.Contracts {builtAgainst}.x, newer than this host's {ContractsVersion.Current}; update Messenger to load it");
+        }
+
+        if (builtAgainst < ContractsVersion.Major)
+        {
+            throw new PluginLoadException(
+                $"it was built against Messenger.Contracts {builtAgainst}.x, older than this host's {ContractsVersion.Current}; rebuild it against contracts {ContractsVersion.Major}");
+        }
+    }
+
+    private static IMessengerPlugin CreateEntry(Type entryType)
+    {
+        if (!typeof(IMessengerPlugin).IsAssignableFrom(entryType))
+        {
+            throw new PluginLoadException($"its entry type {entryType.FullName} does not implement {nameof(IMessengerPlugin)}");
+        }
+
+        try
+        {
+            return (IMessengerPlugin)Activator.CreateInstance(entryType)!;
+        }
+        catch (Exception ex) when (ex is MissingMethodException or TargetInvocationException or MemberAccessException)
+        {
+            var cause = ex is TargetInvocationException { InnerException: { } inner } ? inner : ex;
+            throw new PluginLoadException($"its entry type {entryType.FullName} could not be created: {cause.Message}", cause);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Plugin '{Name}' {Version} loaded from {Path}")]
+    private static partial void LogLoaded(ILogger logger, string name, string version, string path);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Plugin '{Name}' was skipped: {Reason}")]
+    private static partial void LogSkipped(ILogger logger, string name, string reason, Exception? exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Plugin '{Name}' is disabled in plugins.json")]
+    private static partial void LogDisabled(ILogger logger, string name);
+
+    /// <summary>Why one plugin could not be loaded; caught per plugin so the others still load.</summary>
+    private sealed class PluginLoadException : Exception
+    {
+        public PluginLoadException(string message)
+            : base(message)
+        {
+        }
+
+        public PluginLoadException(string message, Exception innerException)
+            : base(message, innerException)
+        {
+        }
+    }
+}
