@@ -10,7 +10,7 @@ public interface IChatService
     event EventHandler<ChatEvent>? ChatChanged;
 
     /// <summary>Sends a message to the peer. It is acknowledged later by a <see cref="ChatMessageDelivered"/>.</summary>
-    /// <param name="text">The text; not empty, at most <see cref="MaxTextBytes"/> UTF-8 bytes.</param>
+    /// <param name="text">The text (may be empty only with an attachment), at most <see cref="MaxTextBytes"/> UTF-8 bytes.</param>
     /// <param name="attachmentTransferId">A file transfer attached to the message, or null.</param>
     /// <param name="cancellationToken">Cancels the send.</param>
     /// <returns>The sent message.</returns>

@@ -56,9 +56,9 @@ public sealed partial class ChatService : IChatService, IFrameHandler, IPeerSess
     public async ValueTask<ChatMessage> SendAsync(string text, string? attachmentTransferId = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (text.Length == 0)
+        if (text.Length == 0 && attachmentTransferId is null)
         {
-            throw new ArgumentException("A chat message cannot be empty.", nameof(text));
+            throw new ArgumentException("A chat message needs text or an attachment.", nameof(text));
         }
 
         var bytes = Encoding.UTF8.GetByteCount(text);
@@ -151,6 +151,11 @@ public sealed partial class ChatService : IChatService, IFrameHandler, IPeerSess
         if (frame.Text is null || Encoding.UTF8.GetByteCount(frame.Text) > MaxTextBytes)
         {
             throw new FrameFormatException($"a chat message text must be at most {MaxTextBytes} UTF-8 bytes");
+        }
+
+        if (frame.Text.Length == 0 && frame.AttachmentTransferId is null)
+        {
+            throw new FrameFormatException("a chat message needs text or an attachment");
         }
 
         if (frame.AttachmentTransferId is { Length: > MaxIdLength })
