@@ -21,16 +21,19 @@ public class ChatTests
         await using var eventsA = chatA.WatchAsync(watch.Token).GetAsyncEnumerator(watch.Token);
         await using var eventsB = chatB.WatchAsync(watch.Token).GetAsyncEnumerator(watch.Token);
 
+        // Watching starts at the first MoveNextAsync: start both before sending.
+        var nextB = eventsB.MoveNextAsync().AsTask();
+        var nextA = eventsA.MoveNextAsync().AsTask();
         var sent = await chatA.SendAsync("hello, B ✓");
 
-        Assert.True(await eventsB.MoveNextAsync());
+        Assert.True(await nextB);
         var received = Assert.IsType<ChatMessageReceived>(eventsB.Current).Message;
         Assert.Equal(sent.MessageId, received.MessageId);
         Assert.Equal("hello, B ✓", received.Text);
         Assert.Equal(Direction.Incoming, received.Direction);
         Assert.Equal(sent.SentAt.ToUnixTimeMilliseconds(), received.SentAt.ToUnixTimeMilliseconds());
 
-        Assert.True(await eventsA.MoveNextAsync());
+        Assert.True(await nextA);
         var delivered = Assert.IsType<ChatMessageDelivered>(eventsA.Current);
         Assert.Equal(sent.MessageId, delivered.MessageId);
         Assert.True(delivered.RoundTrip >= TimeSpan.Zero);

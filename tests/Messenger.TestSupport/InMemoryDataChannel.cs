@@ -208,18 +208,22 @@ public sealed class InMemoryDataChannel : IDataChannel
 
     private async Task PumpAsync()
     {
+        // Two stages: the link serialises messages at the bandwidth, then each spends the latency "on the wire"
+        // (pipelined, as on a real path), and is delivered in order into the peer's bounded receive queue.
+        var wire = Channel.CreateBounded<(DataChannelMessage Message, long DueAt)>(new BoundedChannelOptions(1024) { SingleReader = true, SingleWriter = true });
+        var delivery = Task.Run(() => DeliverFromWireAsync(wire.Reader));
         var time = _options.TimeProvider;
         var token = _aborted.Token;
         var nextFree = time.GetTimestamp();
-        DataChannelMessage? held = null;
+        var latencyTicks = (long)(_options.Latency.TotalSeconds * time.TimestampFrequency);
         try
         {
             await foreach (var message in _outbound.Reader.ReadAllAsync(token).ConfigureAwait(false))
             {
+                var now = time.GetTimestamp();
                 if (_options.BandwidthBytesPerSecond is { } bandwidth)
                 {
                     // Serialisation delay: the link is busy until the previous message has left.
-                    var now = time.GetTimestamp();
                     nextFree = Math.Max(nextFree, now) + (long)(message.Data.Length / bandwidth * time.TimestampFrequency);
                     var wait = time.GetElapsedTime(now, nextFree);
                     if (wait > TimeSpan.FromMilliseconds(1))
@@ -228,9 +232,34 @@ public sealed class InMemoryDataChannel : IDataChannel
                     }
                 }
 
-                if (_options.Latency > TimeSpan.Zero)
+                await wire.Writer.WriteAsync((message, Math.Max(nextFree, now) + latencyTicks), token).ConfigureAwait(false);
+                Transmitted(message.Data.Length);
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Aborted: the delivery stage ends too.
+        }
+        finally
+        {
+            wire.Writer.TryComplete();
+            await delivery.ConfigureAwait(false);
+        }
+    }
+
+    private async Task DeliverFromWireAsync(ChannelReader<(DataChannelMessage Message, long DueAt)> wire)
+    {
+        var time = _options.TimeProvider;
+        var token = _aborted.Token;
+        DataChannelMessage? held = null;
+        try
+        {
+            await foreach (var (message, dueAt) in wire.ReadAllAsync(token).ConfigureAwait(false))
+            {
+                var wait = time.GetElapsedTime(time.GetTimestamp(), dueAt);
+                if (wait > TimeSpan.Zero)
                 {
-                    await Task.Delay(_options.Latency, time, token).ConfigureAwait(false);
+                    await Task.Delay(wait, time, token).ConfigureAwait(false);
                 }
 
                 if (Chance(_options.LossRate))
@@ -250,24 +279,24 @@ public sealed class InMemoryDataChannel : IDataChannel
                         await DeliverAsync(late, token).ConfigureAwait(false);
                     }
                 }
-
-                Transmitted(message.Data.Length);
             }
 
             if (held is { } last)
             {
                 await DeliverAsync(last, token).ConfigureAwait(false);
             }
-
-            _peer!._inbound.Writer.TryComplete();
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
-            _peer!._inbound.Writer.TryComplete();
+            // Aborted: undelivered messages are lost, as on a dropped connection.
         }
         catch (ChannelClosedException)
         {
             // The peer aborted: nothing more can be delivered.
+        }
+        finally
+        {
+            _peer!._inbound.Writer.TryComplete();
         }
     }
 

@@ -17,7 +17,7 @@ public interface IChatService
     /// <exception cref="InvalidOperationException">No session with the peer is open.</exception>
     ValueTask<ChatMessage> SendAsync(string text, string? attachmentTransferId = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Every chat event from now on, until cancelled.</summary>
+    /// <summary>Every chat event from the first <c>MoveNextAsync</c> on, until cancelled.</summary>
     /// <param name="cancellationToken">Ends the stream.</param>
     /// <returns>The events, in order.</returns>
     IAsyncEnumerable<ChatEvent> WatchAsync(CancellationToken cancellationToken = default);

@@ -50,7 +50,7 @@ public interface IFileTransferService
     /// <returns>Snapshots of the transfers.</returns>
     IReadOnlyList<TransferInfo> GetTransfers();
 
-    /// <summary>Every transfer event from now on, until cancelled.</summary>
+    /// <summary>Every transfer event from the first <c>MoveNextAsync</c> on, until cancelled.</summary>
     /// <param name="cancellationToken">Ends the stream.</param>
     /// <returns>The events, in order.</returns>
     IAsyncEnumerable<TransferEvent> WatchAsync(CancellationToken cancellationToken = default);

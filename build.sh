@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Messenger's entry point on a fresh Debian machine (run as root). Installs what is missing, quietly and idempotently.
+#
+#   bash build.sh demo [ARGS...]   build and run `messenger demo ARGS...`
+#   bash build.sh test             build and run every test; the last line is "N passed, N failed[, N skipped]"
+#   bash build.sh --help
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+# Native pieces the plugins and tests load (see README: "What gets installed").
+APT_PACKAGES=(libsqlcipher0 ffmpeg)
+
+usage() { sed -n '2,7s/^# \{0,1\}//p' "$0"; }
+
+ensure_packages() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "build.sh: installing ${missing[*]}" >&2
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+
+ensure_dotnet() {
+    if ! command -v dotnet >/dev/null 2>&1 || ! dotnet --list-sdks | grep -q '^10\.'; then
+        echo "build.sh: the .NET 10 SDK is required (dotnet on PATH)." >&2
+        exit 2
+    fi
+    export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+}
+
+run_tests() {
+    local log rc passed failed skipped
+    log=$(mktemp)
+    dotnet build Messenger.sln -c Debug -nologo -v:q -clp:ErrorsOnly
+    set +e
+    dotnet test Messenger.sln -c Debug --no-build -nologo 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    # One summary line per test assembly: "Passed!  - Failed: 0, Passed: 46, Skipped: 0, Total: 46, ..."
+    read -r passed failed skipped < <(awk '
+        /(Passed|Failed)! +- Failed:/ {
+            for (i = 1; i <= NF; i++) {
+                gsub(",", "", $(i+1));
+                if ($i == "Failed:") f += $(i+1); else if ($i == "Passed:") p += $(i+1); else if ($i == "Skipped:") s += $(i+1);
+            }
+        }
+        END { print p + 0, f + 0, s + 0 }' "$log")
+    rm -f "$log"
+    if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+        failed=1 # a test host crashed or the run failed before reporting: count it, never print a green line
+    fi
+    if [ "$skipped" -gt 0 ]; then
+        echo "$passed passed, $failed failed, $skipped skipped"
+    else
+        echo "$passed passed, $failed failed"
+    fi
+    [ "$rc" -eq 0 ] && [ "$failed" -eq 0 ]
+}
+
+case "${1:-}" in
+    demo)
+        shift
+        ensure_packages "${APT_PACKAGES[@]}"
+        ensure_dotnet
+        dotnet build src/Messenger.Cli -c Release -nologo -v:q -clp:ErrorsOnly
+        exec dotnet src/Messenger.Cli/bin/Release/net10.0/messenger.dll demo --plugins plugins.json "$@"
+        ;;
+    test)
+        ensure_packages "${APT_PACKAGES[@]}"
+        ensure_dotnet
+        run_tests
+        ;;
+    -h|--help|help)
+        usage
+        ;;
+    *)
+        usage >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,195 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Messenger.Contracts.Chat;
+using Messenger.Contracts.Framing;
+using Messenger.Host;
+using Messenger.Host.Plugins;
+using Messenger.Host.Sessions;
+using Messenger.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Spectre.Console;
+
+namespace Messenger.Cli;
+
+/// <summary>
+/// <c>messenger demo</c>: two peers in one process, every plugin of plugins.json loaded, chat both ways, then chat
+/// while a bulk stream saturates the same channel, and a summary. The peers are joined by the in-memory channel pair
+/// until the real WebRTC transport lands.
+/// </summary>
+internal static class DemoCommand
+{
+    private const int ChunkSize = 16 * 1024;
+
+    public static Command Create(Option<FileInfo?> pluginsOption)
+    {
+        var sizeOption = new Option<string>("--size")
+        {
+            Description = "How much bulk data to stream while chatting (e.g. 200MB, 1GiB).",
+            DefaultValueFactory = _ => "200MB",
+        };
+        var bandwidthOption = new Option<string>("--bandwidth")
+        {
+            Description = "The simulated link's bandwidth per direction (e.g. 100MB).",
+            DefaultValueFactory = _ => "100MB",
+        };
+        var messagesOption = new Option<int>("--messages")
+        {
+            Description = "Chat messages each way during the bulk stream.",
+            DefaultValueFactory = _ => 20,
+        };
+        var command = new Command("demo", "Run two peers in this process: load the plugins, chat, stream bulk data while chatting, print a summary.")
+        {
+            sizeOption,
+            bandwidthOption,
+            messagesOption,
+        };
+        command.SetAction((parse, cancellationToken) => RunAsync(
+            CliPaths.ResolvePluginsFile(parse.GetValue(pluginsOption)),
+            ByteSize.Parse(parse.GetValue(sizeOption)!, "--size"),
+            ByteSize.Parse(parse.GetValue(bandwidthOption)!, "--bandwidth"),
+            parse.GetValue(messagesOption),
+            cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string pluginsFile, long size, long bandwidth, int messages, CancellationToken cancellationToken)
+    {
+        if (messages is < 1 or > 10_000)
+        {
+            throw new CliException("--messages must be between 1 and 10000.");
+        }
+
+        AnsiConsole.MarkupLine($"[bold]Messenger demo[/]: two peers, Alice and Bob, in one process; plugins from [blue]{Markup.Escape(pluginsFile)}[/]");
+        AnsiConsole.MarkupLine("[grey]The peers are joined by the in-memory channel pair (simulated link) until the WebRTC transport lands.[/]");
+        var loadAtBob = new DemoLoad();
+        using var alice = BuildPeer(pluginsFile, null);
+        using var bob = BuildPeer(pluginsFile, loadAtBob);
+        PluginsCommand.Render(alice.Services.GetRequiredService<PluginCatalog>());
+
+        await using var link = InMemoryChannelPair.Create(new InMemoryChannelOptions
+        {
+            BandwidthBytesPerSecond = bandwidth,
+            Latency = TimeSpan.FromMilliseconds(1),
+            ReceiveQueueCapacity = 256,
+        });
+        var (aliceSession, _) = await alice.Services.GetRequiredService<PeerSessionHost>().StartAsync(link.A, "bob", cancellationToken);
+        await bob.Services.GetRequiredService<PeerSessionHost>().StartAsync(link.B, "alice", cancellationToken);
+        var aliceChat = alice.Services.GetRequiredService<IChatService>();
+        var bobChat = bob.Services.GetRequiredService<IChatService>();
+        bobChat.ChatChanged += (_, e) =>
+        {
+            if (e is ChatMessageReceived { Message: var m } && m.Text.StartsWith("Hello", StringComparison.Ordinal))
+            {
+                AnsiConsole.MarkupLine($"  [green]Bob[/] received: {Markup.Escape(m.Text)}");
+            }
+        };
+        aliceChat.ChatChanged += (_, e) =>
+        {
+            if (e is ChatMessageReceived { Message: var m } && m.Text.StartsWith("Hi", StringComparison.Ordinal))
+            {
+                AnsiConsole.MarkupLine($"  [blue]Alice[/] received: {Markup.Escape(m.Text)}");
+            }
+        };
+
+        AnsiConsole.MarkupLine("\n[bold]1. Chat[/]");
+        var greeting = await ChatAndWaitAsync(aliceChat, "Hello Bob, this is Alice.", cancellationToken);
+        AnsiConsole.MarkupLine($"  [blue]Alice[/] saw it delivered in {greeting.TotalMilliseconds:F2} ms");
+        var reply = await ChatAndWaitAsync(bobChat, "Hi Alice! Bob here.", cancellationToken);
+        AnsiConsole.MarkupLine($"  [green]Bob[/] saw it delivered in {reply.TotalMilliseconds:F2} ms");
+
+        AnsiConsole.MarkupLine($"\n[bold]2. Chat while {ByteSize.Format(size)} of bulk data saturates the same channel[/] (link {ByteSize.Format(bandwidth)}/s)");
+        var latencies = new List<TimeSpan>();
+        var clock = Stopwatch.StartNew();
+        await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+            .StartAsync(async progress =>
+            {
+                var bar = progress.AddTask("Alice → Bob bulk", maxValue: size);
+                var load = DemoLoad.SendAsync(aliceSession, size, ChunkSize, new Progress<long>(sent => bar.Value = Math.Min(sent, size)), cancellationToken);
+                var interval = TimeSpan.FromMilliseconds(Math.Max(20, size / (double)bandwidth * 1000 / (messages + 1)));
+                for (var i = 0; i < messages && !load.IsCompleted; i++)
+                {
+                    await Task.Delay(interval, cancellationToken);
+                    latencies.Add(await ChatAndWaitAsync(i % 2 == 0 ? aliceChat : bobChat, $"message {i} during the load", cancellationToken));
+                }
+
+                await load;
+                bar.Value = size;
+
+                // Sent is not received: wait (bounded) for the last frames to cross the link.
+                using var drain = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                drain.CancelAfter(TimeSpan.FromSeconds(30));
+                var receivedAll = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                loadAtBob.OnReceived = total =>
+                {
+                    if (total >= size)
+                    {
+                        receivedAll.TrySetResult();
+                    }
+                };
+                if (loadAtBob.BytesReceived < size)
+                {
+                    await receivedAll.Task.WaitAsync(drain.Token);
+                }
+            });
+        clock.Stop();
+
+        var received = loadAtBob.BytesReceived;
+        latencies.Sort();
+        var summary = new Table().Title("Summary").AddColumn("Measure").AddColumn(new TableColumn("Value").RightAligned());
+        summary.AddRow("bulk bytes received by Bob", $"{received:N0}");
+        summary.AddRow("bulk throughput", $"{received / clock.Elapsed.TotalSeconds / 1e6:F1} MB/s");
+        summary.AddRow("chat messages during the load", $"{latencies.Count}");
+        if (latencies.Count > 0)
+        {
+            summary.AddRow("chat round trip during the load: min / median / max", $"{latencies[0].TotalMilliseconds:F1} / {latencies[latencies.Count / 2].TotalMilliseconds:F1} / {latencies[^1].TotalMilliseconds:F1} ms");
+        }
+
+        var dropped = bob.Services.GetRequiredService<PeerSessionHost>().Current?.Statistics is { } stats ? stats.UnknownKind + stats.Malformed : 0;
+        summary.AddRow("frames dropped (unknown or malformed) at Bob", $"{dropped}");
+        AnsiConsole.Write(summary);
+        var complete = received >= size;
+        AnsiConsole.MarkupLine(complete ? "[green]Demo finished.[/]" : "[red]Bob did not receive all bulk data.[/]");
+        return complete ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    private static IHost BuildPeer(string pluginsFile, DemoLoad? load)
+    {
+        var builder = MessengerHost.CreateBuilder(pluginsFile, bootstrapLogger: NullLogger.Instance);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole(o => o.SingleLine = true);
+        if (load is not null)
+        {
+            builder.Services.AddSingleton<IFrameHandler>(load);
+        }
+
+        return builder.BuildMessengerHost();
+    }
+
+    private static async Task<TimeSpan> ChatAndWaitAsync(IChatService chat, string text, CancellationToken cancellationToken)
+    {
+        var delivered = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
+        string? id = null;
+        void OnChanged(object? sender, ChatEvent e)
+        {
+            if (e is ChatMessageDelivered d && d.MessageId == Volatile.Read(ref id))
+            {
+                delivered.TrySetResult(d.RoundTrip);
+            }
+        }
+
+        chat.ChatChanged += OnChanged;
+        try
+        {
+            var sent = await chat.SendAsync(text, cancellationToken: cancellationToken);
+            Volatile.Write(ref id, sent.MessageId);
+            return await delivered.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        }
+        finally
+        {
+            chat.ChatChanged -= OnChanged;
+        }
+    }
+}
