@@ -1,0 +1,26 @@
+using System.Diagnostics;
+using System.Globalization;
+using Messenger.Benchmarks;
+
+// Each benchmark prints a table; none asserts. Figures are for comparing before/after on the same machine.
+var all = new Dictionary<string, Func<Task>>(StringComparer.OrdinalIgnoreCase)
+{
+    ["framing"] = FramingBenchmark.RunAsync,
+    ["scheduler"] = SchedulerBenchmark.RunAsync,
+};
+
+var selected = args.Length == 0 ? all.Keys.ToList() : args.ToList();
+foreach (var name in selected)
+{
+    if (!all.TryGetValue(name, out var run))
+    {
+        Console.Error.WriteLine($"unknown benchmark '{name}'; choose from: {string.Join(", ", all.Keys)}");
+        return 2;
+    }
+
+    Console.WriteLine($"## {name}  ({DateTime.UtcNow.ToString("u", CultureInfo.InvariantCulture)}, {Environment.ProcessorCount} cores, {(Debugger.IsAttached ? "debugger" : "no debugger")})");
+    await run();
+    Console.WriteLine();
+}
+
+return 0;
