@@ -37,7 +37,8 @@ run_tests() {
     log=$(mktemp)
     dotnet build Messenger.sln -c Debug -nologo -v:q -clp:ErrorsOnly
     set +e
-    dotnet test Messenger.sln -c Debug --no-build -nologo 2>&1 | tee "$log"
+    # A hung test fails the run after 5 minutes of silence instead of eating the CI budget.
+    dotnet test Messenger.sln -c Debug --no-build -nologo --blame-hang-timeout 5m 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     set -e
     # One summary line per test assembly: "Passed!  - Failed: 0, Passed: 46, Skipped: 0, Total: 46, ..."

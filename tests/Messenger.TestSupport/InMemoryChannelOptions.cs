@@ -21,7 +21,7 @@ public sealed record InMemoryChannelOptions
     /// <summary>The largest message either side accepts.</summary>
     public int MaxMessageSize { get; init; } = 256 * 1024;
 
-    /// <summary>How many delivered messages a receiver holds unread before the link stops (the receive window).</summary>
+    /// <summary>How many messages a receiver holds unread, and how many may be on the wire, before the link stops (the receive window).</summary>
     public int ReceiveQueueCapacity { get; init; } = 64;
 
     /// <summary>The clock used for bandwidth and latency.</summary>

@@ -210,7 +210,7 @@ public sealed class InMemoryDataChannel : IDataChannel
     {
         // Two stages: the link serialises messages at the bandwidth, then each spends the latency "on the wire"
         // (pipelined, as on a real path), and is delivered in order into the peer's bounded receive queue.
-        var wire = Channel.CreateBounded<(DataChannelMessage Message, long DueAt)>(new BoundedChannelOptions(1024) { SingleReader = true, SingleWriter = true });
+        var wire = Channel.CreateBounded<(DataChannelMessage Message, long DueAt)>(new BoundedChannelOptions(_options.ReceiveQueueCapacity) { SingleReader = true, SingleWriter = true });
         var delivery = Task.Run(() => DeliverFromWireAsync(wire.Reader));
         var time = _options.TimeProvider;
         var token = _aborted.Token;
