@@ -13,7 +13,7 @@ namespace Messenger.Plugins.Storage.SqlCipher;
 /// database key. The durable length, the partial last chunk and the wrapped key live in the database, so what a crash
 /// leaves is always a prefix that decrypts and authenticates.
 /// </summary>
-public sealed class SqlCipherFileStore : IFileStore, IDisposable
+public sealed class SqlCipherFileStore : IFileStore
 {
     /// <summary>Files shorter than this (100 KiB = 102,400 bytes) are kept inside the database; this size and more go to chunk files.</summary>
     public const int InlineLimit = 100 * 1024;
@@ -181,12 +181,6 @@ public sealed class SqlCipherFileStore : IFileStore, IDisposable
 
         File.Move(temporary, destinationPath, overwrite: true);
         return written;
-    }
-
-    /// <inheritdoc/>
-    public void Dispose()
-    {
-        // Writers flush on their own dispose; nothing is buffered here.
     }
 
     internal string ChunkFilePath(string fileId) => Path.Combine(FilesDirectory, fileId + ".chunks");

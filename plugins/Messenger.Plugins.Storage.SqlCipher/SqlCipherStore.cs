@@ -134,7 +134,6 @@ public sealed class SqlCipherStore : IDisposable, IAsyncDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
-        files.Dispose();
         database.Dispose();
         lockFile.Dispose();
     }

@@ -110,6 +110,28 @@ public sealed class SqlCipherStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Open_SchemaVersion1Store_MigratesToCurrentKeepingMessages()
+    {
+        await using (var store = OpenRaw())
+        {
+            await store.Messages.AddMessageAsync(new StoredMessage { MessageId = "m", ConversationId = "c", Direction = Direction.Incoming, SentAt = DateTimeOffset.UnixEpoch, Text = "from v1" });
+        }
+
+        // Make it the store version 1 wrote: messages and transfers, no files table.
+        using (var connection = SqlCipherFiles.OpenDatabase(folder.Path, Stores.RawKey))
+        {
+            connection.Execute("DROP TABLE files; PRAGMA user_version = 1");
+        }
+
+        await using var migrated = OpenRaw();
+
+        Assert.Equal(2, migrated.SchemaVersion);
+        Assert.Equal("from v1", (await migrated.Messages.GetMessageAsync("m"))!.Text);
+        await StoreFileAsync(migrated, "f", new byte[200 * 1024]);
+        Assert.Equal(200 * 1024, (await migrated.Files.GetInfoAsync("f"))!.Length);
+    }
+
+    [Fact]
     public async Task InlineLimit_99KiBInDatabase_100KiBAnd101KiBInChunkFiles()
     {
         await using var store = OpenRaw();
