@@ -1,3 +1,4 @@
+using Messenger.Plugins.Storage.Sqlite;
 using Microsoft.Extensions.Configuration;
 
 namespace Messenger.Plugins.Storage.Folder;
@@ -13,12 +14,12 @@ public sealed class FolderStoreOptions
     public string DownloadsPath { get; set; } = System.IO.Path.Combine(
         Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), "Downloads", "Messenger");
 
-    /// <summary>Reads the plugin's <c>settings</c>: path and downloadsPath (environment variables such as %HOME% expand).</summary>
+    /// <summary>Reads the plugin's <c>settings</c>: path and downloadsPath (~ is the home folder; %VAR% expands).</summary>
     /// <param name="settings">The plugin's settings section.</param>
     public void Bind(IConfiguration settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        Path = settings["path"] is { Length: > 0 } path ? System.IO.Path.GetFullPath(Environment.ExpandEnvironmentVariables(path)) : Path;
-        DownloadsPath = settings["downloadsPath"] is { Length: > 0 } downloads ? System.IO.Path.GetFullPath(Environment.ExpandEnvironmentVariables(downloads)) : DownloadsPath;
+        Path = settings["path"] is { Length: > 0 } path ? ConfiguredPath.Resolve(path) : Path;
+        DownloadsPath = settings["downloadsPath"] is { Length: > 0 } downloads ? ConfiguredPath.Resolve(downloads) : DownloadsPath;
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Messenger.Contracts.Storage;
+using Messenger.Plugins.Storage.Sqlite;
 using Microsoft.Extensions.Configuration;
 
 namespace Messenger.Plugins.Storage.SqlCipher;
@@ -34,9 +35,9 @@ public sealed class SqlCipherStoreOptions
     public void Bind(IConfiguration settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        Path = settings["path"] is { Length: > 0 } path ? System.IO.Path.GetFullPath(Environment.ExpandEnvironmentVariables(path)) : Path;
+        Path = settings["path"] is { Length: > 0 } path ? ConfiguredPath.Resolve(path) : Path;
         PassphraseEnvironmentVariable = settings["passphraseEnvironmentVariable"] ?? PassphraseEnvironmentVariable;
-        KeyFile = settings["keyFile"] ?? KeyFile;
+        KeyFile = settings["keyFile"] is { Length: > 0 } keyFile ? ConfiguredPath.Resolve(keyFile) : KeyFile;
         KeyEnvironmentVariable = settings["keyEnvironmentVariable"] ?? KeyEnvironmentVariable;
         Argon2 = new Argon2Parameters(
             ReadInt(settings, "argon2MemoryKiB", Argon2.MemoryKiB),

@@ -84,6 +84,17 @@ public sealed class PluginRegistrationTests : IDisposable
     }
 
     [Fact]
+    public void Settings_TildePath_ResolvesUnderTheHomeFolder()
+    {
+        var options = new FolderStoreOptions();
+
+        options.Bind(Settings(new() { ["path"] = "~/messenger-data", ["downloadsPath"] = "relative/downloads" }));
+
+        Assert.Equal(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), "messenger-data"), options.Path);
+        Assert.Equal(Path.GetFullPath("relative/downloads"), options.DownloadsPath);
+    }
+
+    [Fact]
     public async Task FirstPlugin_Wins_WhenBothAreLoaded()
     {
         // TryAdd: the storage plugin listed first in plugins.json provides the stores; the second adds nothing.
