@@ -252,6 +252,21 @@ public sealed class SqlCipherStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task DeletedChunkFile_OpenReadThrowsStorageIntegrityException()
+    {
+        await using (var store = OpenRaw())
+        {
+            await StoreFileAsync(store, "victim", RandomNumberGenerator.GetBytes(300 * 1024));
+        }
+
+        File.Delete(SqlCipherFiles.ChunkFile(folder.Path, "victim"));
+        await using var reopened = OpenRaw();
+
+        var error = await Assert.ThrowsAsync<StorageIntegrityException>(async () => await reopened.Files.OpenReadAsync("victim"));
+        Assert.Contains("missing", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Rekey_PassphraseToNewPassphrase_OldFailsNewOpensEverything()
     {
         var large = RandomNumberGenerator.GetBytes(500 * 1024);
@@ -323,6 +338,39 @@ public sealed class SqlCipherStoreTests : IDisposable
         using var count = after.CreateCommand();
         count.CommandText = "SELECT count(*) FROM files WHERE rewrapped_key IS NOT NULL";
         Assert.Equal(0L, (long)count.ExecuteScalar()!);
+    }
+
+    [Fact]
+    public async Task InterruptedRekey_AfterDatabaseRekey_FinishesOnOpenWithTheNewKey()
+    {
+        var content = RandomNumberGenerator.GetBytes(200 * 1024);
+        var newKey = RandomNumberGenerator.GetBytes(32);
+        await using (var store = OpenRaw())
+        {
+            await StoreFileAsync(store, "f", content);
+        }
+
+        // The state a crash leaves after PRAGMA rekey but before the new wrappings were swapped in.
+        using (var connection = SqlCipherFiles.OpenDatabase(folder.Path, Stores.RawKey))
+        {
+            using var read = connection.CreateCommand();
+            read.CommandText = "SELECT wrapped_key FROM files WHERE file_id = 'f'";
+            var fileKey = ChunkCipher.TryUnwrapKey(ChunkCipher.DeriveKeyEncryptionKey(Stores.RawKey), "f", (byte[])read.ExecuteScalar()!)!;
+            using var write = connection.CreateCommand();
+            write.CommandText = "UPDATE files SET rewrapped_key = $key WHERE file_id = 'f'";
+            write.Parameters.AddWithValue("$key", ChunkCipher.WrapKey(ChunkCipher.DeriveKeyEncryptionKey(newKey), "f", fileKey));
+            write.ExecuteNonQuery();
+            connection.Execute($"PRAGMA rekey = \"x'{Convert.ToHexString(newKey)}'\"");
+        }
+
+        await using (var reopened = SqlCipherStore.Open(folder.Path, StoreKey.FromRawKey(newKey)))
+        {
+            Assert.Equal(content, await ReadAllAsync(reopened, "f"));
+        }
+
+        // Finished for good: a second open needs no recovery and still reads the file.
+        await using var again = SqlCipherStore.Open(folder.Path, StoreKey.FromRawKey(newKey));
+        Assert.Equal(content, await ReadAllAsync(again, "f"));
     }
 
     [Fact]
