@@ -11,6 +11,7 @@ internal sealed class FolderFileWriter : IStoredFileWriter
     private readonly FileStream file;
     private bool completed;
     private bool disposed;
+    private long completedLength;
 
     private FolderFileWriter(FolderFileStore store, FolderFileRow row, FileStream file)
     {
@@ -21,7 +22,7 @@ internal sealed class FolderFileWriter : IStoredFileWriter
 
     public string FileId => row.FileId;
 
-    public long Length => file.Position;
+    public long Length => completed ? completedLength : file.Position;
 
     public static FolderFileWriter Resume(FolderFileStore store, FolderFileRow row, string partPath)
     {
@@ -74,6 +75,7 @@ internal sealed class FolderFileWriter : IStoredFileWriter
         file.Flush(flushToDisk: true);
         var length = file.Length;
         await file.DisposeAsync().ConfigureAwait(false);
+        completedLength = length;
         completed = true;
         await store.PublishAsync(row, length, cancellationToken).ConfigureAwait(false);
         return row.Info with { Length = length, IsComplete = true };

@@ -24,6 +24,7 @@ public abstract class FileStoreConformanceTests : StoreTestBase
 
         var info = await writer.CompleteAsync();
         Assert.Equal(content.Length, info.Length);
+        Assert.Equal(content.Length, writer.Length);
         Assert.True(info.IsComplete);
     }
 
