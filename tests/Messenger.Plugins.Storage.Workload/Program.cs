@@ -9,15 +9,28 @@ using Messenger.Plugins.Storage.SqlCipher;
 // benchmark: streams N GiB through a store and prints MB/s and peak RSS.
 return args switch
 {
-    ["crash-writer", var directory, var keyHex] => await CrashWriter.RunAsync(directory, Convert.FromHexString(keyHex)),
+    ["crash-writer", "sqlcipher", var directory, var keyHex] => await CrashWriter.RunAsync(SqlCipher(directory, keyHex)),
+    ["crash-writer", "folder", var directory] => await CrashWriter.RunAsync(Folder(directory)),
     ["benchmark", var store, var directory, var gib] => await Benchmark.RunAsync(store, directory, double.Parse(gib, CultureInfo.InvariantCulture)),
     ["benchmark-open", var directory] => Benchmark.OpenWithPassphrase(directory),
     _ => Usage(),
 };
 
+static (IAsyncDisposable Owner, IMessageStore Messages, IFileStore Files) SqlCipher(string directory, string keyHex)
+{
+    var store = SqlCipherStore.Open(directory, StoreKey.FromRawKey(Convert.FromHexString(keyHex)));
+    return (store, store.Messages, store.Files);
+}
+
+static (IAsyncDisposable Owner, IMessageStore Messages, IFileStore Files) Folder(string directory)
+{
+    var store = FolderStore.Open(Path.Combine(directory, "data"), Path.Combine(directory, "downloads"));
+    return (store, store.Messages, store.Files);
+}
+
 static int Usage()
 {
-    Console.Error.WriteLine("usage: crash-writer <store-folder> <key-hex> | benchmark sqlcipher|folder <folder> <GiB> | benchmark-open <folder>");
+    Console.Error.WriteLine("usage: crash-writer sqlcipher <folder> <key-hex> | crash-writer folder <folder> | benchmark sqlcipher|folder <folder> <GiB> | benchmark-open <folder>");
     return 2;
 }
 
@@ -26,9 +39,9 @@ internal static class CrashWriter
 {
     public const string FileId = "in-flight";
 
-    public static async Task<int> RunAsync(string directory, byte[] key)
+    public static async Task<int> RunAsync((IAsyncDisposable Owner, IMessageStore Messages, IFileStore Files) store)
     {
-        await using var store = SqlCipherStore.Open(directory, StoreKey.FromRawKey(key));
+        await using var owner = store.Owner;
         await using var writer = await store.Files.OpenWriteAsync(FileId, new StoredFileMetadata("big.bin", null));
         var block = new byte[256 * 1024];
         for (var round = 0; ; round++)

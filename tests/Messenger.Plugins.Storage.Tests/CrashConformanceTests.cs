@@ -1,17 +1,26 @@
 using System.Diagnostics;
 using System.Globalization;
 using Messenger.Contracts.Storage;
-using Messenger.Plugins.Storage.SqlCipher;
 
 namespace Messenger.Plugins.Storage.Tests;
 
-/// <summary>Kills a writing process with SIGKILL and checks what the store keeps.</summary>
-public sealed class SqlCipherCrashTests : IDisposable
+/// <summary>Kills a writing process with SIGKILL and checks what the store keeps; each store's class derives from this.</summary>
+public abstract class CrashConformanceTests : IDisposable
 {
     private const string InFlightFileId = "in-flight";
-    private readonly TempDirectory folder = new();
 
-    public void Dispose() => folder.Dispose();
+    protected TempDirectory Folder { get; } = new();
+
+    /// <summary>The crash-writer arguments after "crash-writer" that make it write to this store in <see cref="Folder"/>.</summary>
+    protected abstract string[] WriterArguments { get; }
+
+    protected abstract StoreSession Open();
+
+    public void Dispose()
+    {
+        Folder.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     [Theory]
     [InlineData(3, 0)]
@@ -21,7 +30,7 @@ public sealed class SqlCipherCrashTests : IDisposable
     {
         var (lastRound, lastLength) = await RunWriterAndKillAsync(durableRounds, delayMilliseconds);
 
-        await using var store = SqlCipherStore.Open(folder.Path, StoreKey.FromRawKey(Stores.RawKey));
+        await using var store = Open();
 
         // Every message added before a reported flush is there.
         var messages = await store.Messages.GetMessagesAsync("peer", 100_000).ToListAsync();
@@ -64,8 +73,11 @@ public sealed class SqlCipherCrashTests : IDisposable
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Messenger.Plugins.Storage.Workload.dll"));
         start.ArgumentList.Add("crash-writer");
-        start.ArgumentList.Add(folder.Path);
-        start.ArgumentList.Add(Convert.ToHexString(Stores.RawKey));
+        foreach (var argument in WriterArguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the crash writer");
         var stderr = process.StandardError.ReadToEndAsync();
         var (round, length) = (-1, 0L);
@@ -109,4 +121,18 @@ public sealed class SqlCipherCrashTests : IDisposable
             buffer[i] = (byte)((at * 31) ^ (at >> 9));
         }
     }
+}
+
+public sealed class SqlCipherCrashTests : CrashConformanceTests
+{
+    protected override string[] WriterArguments => ["sqlcipher", Folder.Path, Convert.ToHexString(Stores.RawKey)];
+
+    protected override StoreSession Open() => Stores.OpenSqlCipher(Folder.Path);
+}
+
+public sealed class FolderCrashTests : CrashConformanceTests
+{
+    protected override string[] WriterArguments => ["folder", Folder.Path];
+
+    protected override StoreSession Open() => Stores.OpenFolder(Folder.Path);
 }
