@@ -190,27 +190,34 @@ public sealed class FolderFileStore : IFileStore, IDisposable
     }
 
     /// <summary>Finishes moves a crash interrupted and removes part files no row refers to.</summary>
-    internal static void Recover(SqliteConnection connection, string downloadsDirectory)
+    /// <returns>How many moves were finished and how many part files removed.</returns>
+    internal static (int Finished, int Orphans) Recover(SqliteConnection connection, string downloadsDirectory)
     {
         var incoming = Path.Combine(downloadsDirectory, FolderStore.IncomingFolderName);
         var rows = ReadRows(connection, string.Empty);
+        var finished = 0;
         foreach (var row in rows.Where(r => !r.IsComplete && r.FinalName is not null))
         {
             var part = Path.Combine(incoming, row.FileId + ".part");
             var moved = !File.Exists(part) && File.Exists(Path.Combine(downloadsDirectory, row.FinalName!));
+            finished += moved ? 1 : 0;
             connection.Execute(
                 moved ? "UPDATE files SET is_complete = 1 WHERE file_id = $id" : "UPDATE files SET final_name = NULL WHERE file_id = $id",
                 ("$id", row.FileId));
         }
 
         var live = rows.Where(r => !r.IsComplete).Select(r => r.FileId).ToHashSet(StringComparer.Ordinal);
+        var orphans = 0;
         foreach (var path in Directory.EnumerateFiles(incoming, "*.part"))
         {
             if (!live.Contains(Path.GetFileNameWithoutExtension(path)))
             {
                 File.Delete(path);
+                orphans++;
             }
         }
+
+        return (finished, orphans);
     }
 
     private ValueTask<FolderFileRow?> FindAsync(string fileId, CancellationToken cancellationToken) =>

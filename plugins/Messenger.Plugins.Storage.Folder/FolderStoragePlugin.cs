@@ -4,6 +4,7 @@ using Messenger.Plugins.Storage.Folder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 [assembly: MessengerPlugin(typeof(FolderStoragePlugin))]
@@ -22,7 +23,7 @@ public sealed class FolderStoragePlugin : IMessengerPlugin
         services.TryAddSingleton(provider =>
         {
             var options = provider.GetRequiredService<IOptions<FolderStoreOptions>>().Value;
-            return FolderStore.Open(options.Path, options.DownloadsPath);
+            return FolderStore.Open(options.Path, options.DownloadsPath, provider.GetService<ILogger<FolderStore>>());
         });
         services.TryAddSingleton(provider => provider.GetRequiredService<FolderStore>().Messages);
         services.TryAddSingleton<IFileStore>(provider => provider.GetRequiredService<FolderStore>().Files);

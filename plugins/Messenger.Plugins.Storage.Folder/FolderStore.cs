@@ -1,6 +1,8 @@
 using Messenger.Contracts.Storage;
 using Messenger.Plugins.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Messenger.Plugins.Storage.Folder;
 
@@ -61,12 +63,14 @@ public sealed class FolderStore : IDisposable, IAsyncDisposable
     /// <summary>Opens (or creates) the store.</summary>
     /// <param name="dataDirectory">The folder for <c>index.db</c>.</param>
     /// <param name="downloadsDirectory">The folder completed files are moved into.</param>
+    /// <param name="logger">Where opening reports migrations and crash recovery; null for none.</param>
     /// <returns>The open store.</returns>
     /// <exception cref="StorageException">No SQLite library, the store is in use, or it was written by a newer version.</exception>
-    public static FolderStore Open(string dataDirectory, string downloadsDirectory)
+    public static FolderStore Open(string dataDirectory, string downloadsDirectory, ILogger? logger = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
         ArgumentException.ThrowIfNullOrEmpty(downloadsDirectory);
+        logger ??= NullLogger.Instance;
         // SQLCipher without a key is plain SQLite; preferring it keeps one SQLite engine in a process that loads both stores.
         SqliteEngine.EnsureLoaded(["libsqlcipher.so.0", "libsqlite3.so.0"], "Install SQLite: on Debian or Ubuntu, apt-get install libsqlite3-0.");
         dataDirectory = Path.GetFullPath(dataDirectory);
@@ -96,8 +100,13 @@ public sealed class FolderStore : IDisposable, IAsyncDisposable
             // FULL syncs the WAL on every commit: a completed call must survive a crash or power loss.
             connection.Execute("PRAGMA synchronous = FULL");
             connection.Execute("PRAGMA busy_timeout = 5000");
-            var version = SchemaMigrator.Migrate(connection, Migrations, StoreKind);
-            FolderFileStore.Recover(connection, downloadsDirectory);
+            var version = SchemaMigrator.Migrate(connection, Migrations, StoreKind, logger);
+            var (finished, orphans) = FolderFileStore.Recover(connection, downloadsDirectory);
+            if (finished + orphans > 0)
+            {
+                logger.LogWarning("Recovered the folder store after an interruption: {Finished} moves into {Downloads} finished, {Orphans} stray part files removed", finished, downloadsDirectory, orphans);
+            }
+
             return new FolderStore(new SqliteDatabase(connection), lockFile, downloadsDirectory, version);
         }
         catch (SqliteException exception)

@@ -211,13 +211,14 @@ public sealed class SqlCipherFileStore : IFileStore
     }
 
     /// <summary>Completes or rolls back a rekey that a crash interrupted, judged by which key opened the database.</summary>
-    internal static void RecoverInterruptedRekey(SqliteConnection connection, byte[] keyEncryptionKey)
+    /// <returns>True when a rekey was finished, false when one was rolled back, null when none was interrupted.</returns>
+    internal static bool? RecoverInterruptedRekey(SqliteConnection connection, byte[] keyEncryptionKey)
     {
         using var command = connection.Command("SELECT file_id, rewrapped_key FROM files WHERE rewrapped_key IS NOT NULL LIMIT 1");
         using var reader = command.ExecuteReader();
         if (!reader.Read())
         {
-            return;
+            return null;
         }
 
         var fileId = reader.GetString(0);
@@ -227,16 +228,17 @@ public sealed class SqlCipherFileStore : IFileStore
         {
             // The database opened with the new key, so the rekey happened: swap the new wrappings in.
             FinishRekey(connection);
+            return true;
         }
-        else
-        {
-            // The database still has the old key: the rekey never happened, so the old wrappings stand.
-            connection.Execute("UPDATE files SET rewrapped_key = NULL");
-        }
+
+        // The database still has the old key: the rekey never happened, so the old wrappings stand.
+        connection.Execute("UPDATE files SET rewrapped_key = NULL");
+        return false;
     }
 
     /// <summary>Deletes chunk files that no database row refers to (left by a crash during delete or before a first flush).</summary>
-    internal static void RemoveOrphanChunkFiles(SqliteConnection connection, string filesDirectory)
+    /// <returns>How many were removed.</returns>
+    internal static int RemoveOrphanChunkFiles(SqliteConnection connection, string filesDirectory)
     {
         var live = new HashSet<string>(StringComparer.Ordinal);
         using (var command = connection.Command("SELECT file_id FROM files WHERE chunk_size IS NOT NULL"))
@@ -248,13 +250,17 @@ public sealed class SqlCipherFileStore : IFileStore
             }
         }
 
+        var removed = 0;
         foreach (var path in Directory.EnumerateFiles(filesDirectory, "*.chunks"))
         {
             if (!live.Contains(Path.GetFileNameWithoutExtension(path)))
             {
                 File.Delete(path);
+                removed++;
             }
         }
+
+        return removed;
     }
 
     internal static List<FileRow> ReadRows(SqliteConnection connection, string clause, params (string, object?)[] parameters)

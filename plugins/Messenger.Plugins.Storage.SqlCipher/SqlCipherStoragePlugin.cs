@@ -4,6 +4,7 @@ using Messenger.Plugins.Storage.SqlCipher;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 [assembly: MessengerPlugin(typeof(SqlCipherStoragePlugin))]
@@ -23,7 +24,7 @@ public sealed class SqlCipherStoragePlugin : IMessengerPlugin
         services.TryAddSingleton(provider =>
         {
             var options = provider.GetRequiredService<IOptions<SqlCipherStoreOptions>>().Value;
-            return SqlCipherStore.Open(options.Path, options.ResolveKey());
+            return SqlCipherStore.Open(options.Path, options.ResolveKey(), provider.GetService<ILogger<SqlCipherStore>>());
         });
         services.TryAddSingleton(provider => provider.GetRequiredService<SqlCipherStore>().Messages);
         services.TryAddSingleton<IFileStore>(provider => provider.GetRequiredService<SqlCipherStore>().Files);

@@ -2,6 +2,8 @@ using System.Globalization;
 using Messenger.Contracts.Storage;
 using Messenger.Plugins.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Messenger.Plugins.Storage.SqlCipher;
 
@@ -77,13 +79,15 @@ public sealed class SqlCipherStore : IDisposable, IAsyncDisposable
     /// <summary>Opens the store in <paramref name="directory"/>, creating it when absent.</summary>
     /// <param name="directory">The store folder.</param>
     /// <param name="key">The passphrase or raw key.</param>
+    /// <param name="logger">Where opening reports migrations and crash recovery; null for none.</param>
     /// <returns>The open store.</returns>
     /// <exception cref="StorageKeyException">The key is wrong or the folder holds something that is not a Messenger store.</exception>
     /// <exception cref="StorageException">SQLCipher is missing, the store is in use, or it was written by a newer version.</exception>
-    public static SqlCipherStore Open(string directory, StoreKey key)
+    public static SqlCipherStore Open(string directory, StoreKey key, ILogger? logger = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ArgumentNullException.ThrowIfNull(key);
+        logger ??= NullLogger.Instance;
         SqliteEngine.EnsureLoaded(["libsqlcipher.so.0", "libsqlcipher.so"], "Install SQLCipher: on Debian or Ubuntu, apt-get install libsqlcipher0.");
         directory = Path.GetFullPath(directory);
         System.IO.Directory.CreateDirectory(directory);
@@ -94,10 +98,24 @@ public sealed class SqlCipherStore : IDisposable, IAsyncDisposable
         {
             var databaseKey = DatabaseKey(directory, key, creating: !File.Exists(Path.Combine(directory, DatabaseFileName)));
             connection = OpenConnection(Path.Combine(directory, DatabaseFileName), databaseKey);
-            var version = SchemaMigrator.Migrate(connection, Migrations, StoreKind);
+            var version = SchemaMigrator.Migrate(connection, Migrations, StoreKind, logger);
             var keyEncryptionKey = ChunkCipher.DeriveKeyEncryptionKey(databaseKey);
-            SqlCipherFileStore.RecoverInterruptedRekey(connection, keyEncryptionKey);
-            SqlCipherFileStore.RemoveOrphanChunkFiles(connection, Path.Combine(directory, FilesFolderName));
+            switch (SqlCipherFileStore.RecoverInterruptedRekey(connection, keyEncryptionKey))
+            {
+                case true:
+                    logger.LogWarning("Finished a rekey of the store in {Directory} that was interrupted after the database was re-encrypted", directory);
+                    break;
+                case false:
+                    logger.LogWarning("Rolled back a rekey of the store in {Directory} that was interrupted before the database was re-encrypted", directory);
+                    break;
+            }
+
+            var orphans = SqlCipherFileStore.RemoveOrphanChunkFiles(connection, Path.Combine(directory, FilesFolderName));
+            if (orphans > 0)
+            {
+                logger.LogWarning("Removed {Count} chunk files in {Directory} that no stored file refers to (left by an interrupted write or delete)", orphans, directory);
+            }
+
             return new SqlCipherStore(directory, new SqliteDatabase(connection), lockFile, keyEncryptionKey, version);
         }
         catch (SqliteException exception)

@@ -123,9 +123,11 @@ public sealed class SqlCipherStoreTests : IDisposable
             connection.Execute("DROP TABLE files; PRAGMA user_version = 1");
         }
 
-        await using var migrated = OpenRaw();
+        var log = new RecordingLogger();
+        await using var migrated = SqlCipherStore.Open(folder.Path, StoreKey.FromRawKey(Stores.RawKey), log);
 
         Assert.Equal(2, migrated.SchemaVersion);
+        Assert.Contains(log.Lines, l => l.Message.Contains("from version 1 to 2", StringComparison.Ordinal));
         Assert.Equal("from v1", (await migrated.Messages.GetMessageAsync("m"))!.Text);
         await StoreFileAsync(migrated, "f", new byte[200 * 1024]);
         Assert.Equal(200 * 1024, (await migrated.Files.GetInfoAsync("f"))!.Length);
@@ -329,11 +331,13 @@ public sealed class SqlCipherStoreTests : IDisposable
             connection.Execute("UPDATE files SET rewrapped_key = randomblob(60) WHERE file_id = 'f'");
         }
 
-        await using (var reopened = OpenRaw())
+        var log = new RecordingLogger();
+        await using (var reopened = SqlCipherStore.Open(folder.Path, StoreKey.FromRawKey(Stores.RawKey), log))
         {
             Assert.Equal(content, await ReadAllAsync(reopened, "f"));
         }
 
+        Assert.Contains(log.Lines, l => l.Level == Microsoft.Extensions.Logging.LogLevel.Warning && l.Message.StartsWith("Rolled back a rekey", StringComparison.Ordinal));
         using var after = SqlCipherFiles.OpenDatabase(folder.Path, Stores.RawKey);
         using var count = after.CreateCommand();
         count.CommandText = "SELECT count(*) FROM files WHERE rewrapped_key IS NOT NULL";
@@ -363,10 +367,13 @@ public sealed class SqlCipherStoreTests : IDisposable
             connection.Execute($"PRAGMA rekey = \"x'{Convert.ToHexString(newKey)}'\"");
         }
 
-        await using (var reopened = SqlCipherStore.Open(folder.Path, StoreKey.FromRawKey(newKey)))
+        var log = new RecordingLogger();
+        await using (var reopened = SqlCipherStore.Open(folder.Path, StoreKey.FromRawKey(newKey), log))
         {
             Assert.Equal(content, await ReadAllAsync(reopened, "f"));
         }
+
+        Assert.Contains(log.Lines, l => l.Message.StartsWith("Finished a rekey", StringComparison.Ordinal));
 
         // Finished for good: a second open needs no recovery and still reads the file.
         await using var again = SqlCipherStore.Open(folder.Path, StoreKey.FromRawKey(newKey));

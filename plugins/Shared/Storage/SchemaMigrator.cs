@@ -1,5 +1,6 @@
 using Messenger.Contracts.Storage;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 
 namespace Messenger.Plugins.Storage.Sqlite;
 
@@ -8,7 +9,7 @@ internal static class SchemaMigrator
 {
     /// <summary>Applies the migrations after the database's <c>user_version</c>; migration i produces version i + 1.</summary>
     /// <returns>The schema version after migrating.</returns>
-    public static int Migrate(SqliteConnection connection, IReadOnlyList<string> migrations, string storeKind)
+    public static int Migrate(SqliteConnection connection, IReadOnlyList<string> migrations, string storeKind, ILogger logger)
     {
         var version = Convert.ToInt32(connection.Scalar("PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture);
         if (version > migrations.Count)
@@ -31,6 +32,11 @@ internal static class SchemaMigrator
                 c.Execute($"PRAGMA user_version = {next + 1}");
                 return 0;
             });
+        }
+
+        if (version < migrations.Count)
+        {
+            logger.LogInformation("Migrated the {StoreKind} schema from version {From} to {To}", storeKind, version, migrations.Count);
         }
 
         return migrations.Count;
