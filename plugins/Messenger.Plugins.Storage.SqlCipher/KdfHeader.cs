@@ -30,7 +30,7 @@ internal sealed record KdfHeader(byte[] Salt, Argon2Parameters Parameters)
         var bytes = File.ReadAllBytes(path);
         if (bytes.Length != Size || !bytes.AsSpan(0, 8).SequenceEqual(Magic))
         {
-            throw new StorageKeyException($"Wrong passphrase or not a Messenger store: '{path}' is not a Messenger key header.");
+            throw new StorageKeyException($"Wrong passphrase or not a Messenger store. '{path}' is not a Messenger key header.");
         }
 
         var parameters = new Argon2Parameters(

@@ -189,7 +189,7 @@ public sealed class SqlCipherStore : IDisposable, IAsyncDisposable
         {
             if (!creating)
             {
-                throw new StorageKeyException("Wrong passphrase or not a Messenger store: this store has no passphrase header (messenger.kdf); it was created with a raw key.");
+                throw new StorageKeyException("Wrong passphrase or not a Messenger store. This store has no passphrase header (messenger.kdf): it was created with a raw key.");
             }
 
             header = KdfHeader.Create(key.Parameters);

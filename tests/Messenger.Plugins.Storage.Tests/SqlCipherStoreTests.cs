@@ -76,7 +76,8 @@ public sealed class SqlCipherStoreTests : IDisposable
     {
         OpenRaw().Dispose();
 
-        Assert.Throws<StorageKeyException>(() => SqlCipherStore.Open(folder.Path, StoreKey.FromPassphrase("anything", CheapArgon2)));
+        var error = Assert.Throws<StorageKeyException>(() => SqlCipherStore.Open(folder.Path, StoreKey.FromPassphrase("anything", CheapArgon2)));
+        Assert.StartsWith("Wrong passphrase or not a Messenger store.", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -84,7 +85,22 @@ public sealed class SqlCipherStoreTests : IDisposable
     {
         File.WriteAllBytes(folder.Combine(SqlCipherStore.DatabaseFileName), RandomNumberGenerator.GetBytes(8192));
 
-        Assert.Throws<StorageKeyException>(OpenRaw);
+        var error = Assert.Throws<StorageKeyException>(OpenRaw);
+        Assert.Equal("Wrong passphrase or not a Messenger store.", error.Message);
+    }
+
+    [Fact]
+    public void OtherApplicationsDatabase_WithTheRightKey_ThrowsStorageKeyException()
+    {
+        OpenRaw().Dispose();
+        using (var connection = SqlCipherFiles.OpenDatabase(folder.Path, Stores.RawKey))
+        {
+            // What another SQLCipher application's database looks like to us: tables, no schema version.
+            connection.Execute("PRAGMA user_version = 0");
+        }
+
+        var error = Assert.Throws<StorageKeyException>(OpenRaw);
+        Assert.StartsWith("Wrong passphrase or not a Messenger store.", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -20,7 +20,7 @@ internal static class SchemaMigrator
 
         if (version == 0 && Convert.ToInt64(connection.Scalar("SELECT count(*) FROM sqlite_master"), System.Globalization.CultureInfo.InvariantCulture) > 0)
         {
-            throw new StorageKeyException($"Wrong passphrase or not a Messenger store: the database holds tables but is not a {storeKind}.");
+            throw new StorageKeyException($"Wrong passphrase or not a Messenger store. The database holds tables but is not a {storeKind}.");
         }
 
         for (var next = version; next < migrations.Count; next++)
