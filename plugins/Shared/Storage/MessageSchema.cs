@@ -1,0 +1,47 @@
+namespace Messenger.Plugins.Storage.Sqlite;
+
+/// <summary>The tables for chat history and transfer records that every SQLite-backed store shares.</summary>
+internal static class MessageSchema
+{
+    /// <summary>Version 1: messages, conversations and transfers. Written for SQLite 3.15 (no UPSERT, no RETURNING).</summary>
+    public const string Version1 = """
+        CREATE TABLE messages(
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            message_id TEXT NOT NULL UNIQUE,
+            conversation_id TEXT NOT NULL,
+            direction INTEGER NOT NULL,
+            sent_at_ticks INTEGER NOT NULL,
+            sent_offset_minutes INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            delivered_at_ticks INTEGER,
+            delivered_offset_minutes INTEGER,
+            attachment_transfer_id TEXT);
+        CREATE INDEX messages_by_conversation ON messages(conversation_id, sent_at_ticks, seq);
+        CREATE TABLE conversations(
+            conversation_id TEXT PRIMARY KEY,
+            message_count INTEGER NOT NULL,
+            last_sent_at_ticks INTEGER,
+            last_offset_minutes INTEGER);
+        CREATE INDEX conversations_by_recency ON conversations(last_sent_at_ticks);
+        CREATE TABLE transfers(
+            transfer_id TEXT PRIMARY KEY,
+            conversation_id TEXT NOT NULL,
+            direction INTEGER NOT NULL,
+            file_name TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            media_type TEXT NOT NULL,
+            chunk_size INTEGER NOT NULL,
+            sha256 BLOB NOT NULL,
+            state INTEGER NOT NULL,
+            verified_bytes INTEGER NOT NULL,
+            file_id TEXT,
+            source_path TEXT,
+            chat_message_id TEXT,
+            reason TEXT,
+            created_at_ticks INTEGER NOT NULL,
+            created_offset_minutes INTEGER NOT NULL,
+            updated_at_ticks INTEGER NOT NULL,
+            updated_offset_minutes INTEGER NOT NULL);
+        CREATE INDEX transfers_by_creation ON transfers(created_at_ticks);
+        """;
+}
