@@ -1,0 +1,59 @@
+using Messenger.Contracts.Previews;
+
+namespace Messenger.Plugins.Preview.Image;
+
+/// <summary>The checks every request passes before decoding: the file exists, is within the size limit, and is content this plugin handles.</summary>
+internal readonly record struct PreviewInput(string? MediaType, PreviewResult? Failure)
+{
+    public delegate string? Sniffer(ReadOnlySpan<byte> header);
+
+    public static async ValueTask<PreviewInput> OpenAsync(string path, PreviewOptions options, Sniffer sniff, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Fail(PreviewFailureKind.Timeout, "The preview was cancelled by the caller before it started.");
+        }
+
+        try
+        {
+            var file = new FileInfo(path);
+            if (!file.Exists)
+            {
+                return Fail(PreviewFailureKind.Corrupt, $"The file '{path}' does not exist.");
+            }
+
+            if (file.Length == 0)
+            {
+                // No content means no format to preview: the same answer as content no generator claims.
+                return Fail(PreviewFailureKind.Unsupported, "The file is empty.");
+            }
+
+            if (file.Length > options.MaxInputBytes)
+            {
+                return Fail(PreviewFailureKind.TooLarge, $"The file is {file.Length} bytes, over the limit of {options.MaxInputBytes} bytes.");
+            }
+
+            var header = new byte[PreviewOptions.SniffLength];
+            int length;
+            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 1, useAsync: true);
+            await using (stream.ConfigureAwait(false))
+            {
+                length = await stream.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            }
+
+            return sniff(header.AsSpan(0, length)) is { } mediaType
+                ? new PreviewInput(mediaType, null)
+                : Fail(PreviewFailureKind.Unsupported, "The content is not an image format this plugin previews.");
+        }
+        catch (OperationCanceledException)
+        {
+            return Fail(PreviewFailureKind.Timeout, "The preview was cancelled by the caller.");
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            return Fail(PreviewFailureKind.Corrupt, $"The file could not be read: {error.Message}");
+        }
+    }
+
+    private static PreviewInput Fail(PreviewFailureKind kind, string reason) => new(null, PreviewResult.None(kind, reason));
+}
