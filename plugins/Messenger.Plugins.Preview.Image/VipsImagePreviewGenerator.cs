@@ -47,14 +47,13 @@ public sealed class VipsImagePreviewGenerator : IPreviewGenerator
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(options);
 
-        var input = await PreviewInput.OpenAsync(path, options, Sniff, cancellationToken).ConfigureAwait(false);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(options.Timeout);
+        var input = await PreviewInput.OpenAsync(path, options, Sniff, "an image format this plugin previews", deadline.Token).ConfigureAwait(false);
         if (input.Failure is { } failure)
         {
             return failure;
         }
-
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(options.Timeout);
         var work = Task.Run(() => Generate(path, input.MediaType!, options, deadline.Token), CancellationToken.None);
         try
         {

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.IO.Compression;
 using Messenger.Contracts.Previews;
 using Messenger.Plugins.Preview.Image;
 using NetVips;
@@ -16,6 +14,8 @@ public sealed class ImagePreviewGeneratorTests(ImageSamples samples) : PreviewGe
     protected override string SampleMediaType => "image/jpeg";
 
     protected override string TypicalExtension => ".jpg";
+
+    protected override string SlowSamplePath => samples.Path("large.png");
 
     [Theory]
     [InlineData("picture.jpg", "image/jpeg")]
@@ -103,7 +103,7 @@ public sealed class ImagePreviewGeneratorTests(ImageSamples samples) : PreviewGe
     public async Task GenerateAsync_PngDeclaring20000x20000_TooLargeBeforeDecoding()
     {
         var path = Scratch.File("bomb.png");
-        await File.WriteAllBytesAsync(path, PngBomb(20_000, 20_000));
+        await File.WriteAllBytesAsync(path, GreyPng.HeaderWithOneRow(20_000, 20_000));
 
         var result = await Generator.GenerateAsync(path, new PreviewOptions());
 
@@ -198,55 +198,5 @@ public sealed class ImagePreviewGeneratorTests(ImageSamples samples) : PreviewGe
         {
             yield return bytes[i..(i + length)];
         }
-    }
-
-    // A valid PNG header announcing width×height grey pixels followed by one small compressed row: cheap to make, costly to decode.
-    private static byte[] PngBomb(int width, int height)
-    {
-        using var png = new MemoryStream();
-        png.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
-        var header = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(header, width);
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
-        header[8] = 8;
-        WriteChunk(png, "IHDR", header);
-        using (var compressed = new MemoryStream())
-        {
-            using (var zlib = new ZLibStream(compressed, CompressionLevel.SmallestSize, leaveOpen: true))
-            {
-                zlib.Write(new byte[width + 1]);
-            }
-
-            WriteChunk(png, "IDAT", compressed.ToArray());
-        }
-
-        WriteChunk(png, "IEND", []);
-        return png.ToArray();
-    }
-
-    private static void WriteChunk(Stream png, string type, byte[] data)
-    {
-        Span<byte> number = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(number, data.Length);
-        png.Write(number);
-        var typed = System.Text.Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
-        png.Write(typed);
-        BinaryPrimitives.WriteUInt32BigEndian(number, Crc32(typed));
-        png.Write(number);
-    }
-
-    private static uint Crc32(byte[] bytes)
-    {
-        var crc = 0xFFFFFFFFu;
-        foreach (var value in bytes)
-        {
-            crc ^= value;
-            for (var bit = 0; bit < 8; bit++)
-            {
-                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
-            }
-        }
-
-        return ~crc;
     }
 }

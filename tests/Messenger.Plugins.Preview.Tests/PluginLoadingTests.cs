@@ -11,7 +11,7 @@ namespace Messenger.Plugins.Preview.Tests;
 /// Loads each preview plugin the way the host does: from its folder under artifacts/plugins, in its own load context,
 /// sharing only the contracts and the Microsoft.Extensions abstractions.
 /// </summary>
-public sealed class PluginLoadingTests(ImageSamples samples) : IClassFixture<ImageSamples>
+public sealed class PluginLoadingTests(ImageSamples images, VideoSamples videos) : IClassFixture<ImageSamples>, IClassFixture<VideoSamples>
 {
     [Fact]
     public async Task ImagePlugin_LoadedFromArtifacts_GeneratesThumbnailWithItsOwnLibvips()
@@ -23,7 +23,7 @@ public sealed class PluginLoadingTests(ImageSamples samples) : IClassFixture<Ima
         using var services = ConfigurePlugin(assembly, new Dictionary<string, string?> { ["Format"] = "jpeg" });
 
         var generator = Assert.Single(services.GetServices<IPreviewGenerator>());
-        var result = await generator.GenerateAsync(samples.Jpeg, new PreviewOptions());
+        var result = await generator.GenerateAsync(images.Jpeg, new PreviewOptions());
 
         Assert.True(result.Succeeded, $"{result.Failure}: {result.Reason}");
         Assert.Equal("image/jpeg", result.Preview!.ThumbnailMediaType);
@@ -33,6 +33,48 @@ public sealed class PluginLoadingTests(ImageSamples samples) : IClassFixture<Ima
         Assert.NotSame(typeof(NetVips.Image).Assembly, loader.LoadAssembly(pluginNetVips));
         var nativeLibvips = Path.Combine(Path.GetDirectoryName(assembly.Location)!, "runtimes", "linux-x64", "native", "libvips.so.42");
         Assert.Contains(nativeLibvips, await File.ReadAllTextAsync("/proc/self/maps"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task VideoPlugin_LoadedFromArtifacts_GeneratesThumbnail()
+    {
+        using var loader = PluginLoader.CreateFromAssemblyFile(
+            PluginAssemblyPath("Messenger.Plugins.Preview.Video"),
+            sharedTypes: [typeof(IPreviewGenerator), typeof(IServiceCollection), typeof(IConfiguration)]);
+        using var services = ConfigurePlugin(loader.LoadDefaultAssembly(), new Dictionary<string, string?> { ["BinaryFolder"] = "/usr/bin" });
+
+        var generator = Assert.Single(services.GetServices<IPreviewGenerator>());
+        var result = await generator.GenerateAsync(videos.Mp4, new PreviewOptions());
+
+        Assert.True(result.Succeeded, $"{result.Failure}: {result.Reason}");
+        Assert.Equal("video/mp4", result.Preview!.SourceMediaType);
+        Assert.Equal(300, result.Preview.Width);
+    }
+
+    [Fact]
+    public void BothPlugins_InOneContainer_EachSniffsOnlyItsOwnContent()
+    {
+        var shared = new[] { typeof(IPreviewGenerator), typeof(IServiceCollection), typeof(IConfiguration) };
+        using var imageLoader = PluginLoader.CreateFromAssemblyFile(PluginAssemblyPath("Messenger.Plugins.Preview.Image"), sharedTypes: shared);
+        using var videoLoader = PluginLoader.CreateFromAssemblyFile(PluginAssemblyPath("Messenger.Plugins.Preview.Video"), sharedTypes: shared);
+        var services = new ServiceCollection();
+        var configuration = new ConfigurationBuilder().Build();
+        foreach (var assembly in new[] { imageLoader.LoadDefaultAssembly(), videoLoader.LoadDefaultAssembly() })
+        {
+            var entry = (IMessengerPlugin)Activator.CreateInstance(assembly.GetCustomAttribute<MessengerPluginAttribute>()!.EntryType)!;
+            entry.ConfigureServices(services, configuration);
+            // A plugin configured twice must not register its generator twice.
+            entry.ConfigureServices(services, configuration);
+        }
+
+        using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+        var generators = provider.GetServices<IPreviewGenerator>().ToList();
+
+        Assert.Equal(2, generators.Count);
+        var jpegHeader = File.ReadAllBytes(images.Jpeg).AsSpan(0, PreviewOptions.SniffLength).ToArray();
+        var mp4Header = File.ReadAllBytes(videos.Mp4).AsSpan(0, PreviewOptions.SniffLength).ToArray();
+        Assert.Equal(["image/jpeg"], generators.Select(generator => generator.Sniff(jpegHeader)).OfType<string>());
+        Assert.Equal(["video/mp4"], generators.Select(generator => generator.Sniff(mp4Header)).OfType<string>());
     }
 
     internal static string PluginAssemblyPath(string name)

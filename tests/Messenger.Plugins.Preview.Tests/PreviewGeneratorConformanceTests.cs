@@ -21,6 +21,9 @@ public abstract class PreviewGeneratorConformanceTests : IDisposable
     /// <summary>A file the generator previews, large enough that it cannot be done within a millisecond.</summary>
     protected abstract string SamplePath { get; }
 
+    /// <summary>A valid file the generator needs well over 100 ms for, to see the timeout and cancellation stop it.</summary>
+    protected virtual string SlowSamplePath => SamplePath;
+
     /// <summary>The media type <see cref="IPreviewGenerator.Sniff"/> returns for <see cref="SamplePath"/>.</summary>
     protected abstract string SampleMediaType { get; }
 
@@ -190,7 +193,7 @@ public abstract class PreviewGeneratorConformanceTests : IDisposable
     {
         using var cancellation = new CancellationTokenSource();
 
-        var generating = Generator.GenerateAsync(SamplePath, new PreviewOptions(), cancellation.Token);
+        var generating = Generator.GenerateAsync(SlowSamplePath, new PreviewOptions(), cancellation.Token);
         await cancellation.CancelAsync();
         var result = await generating;
 
@@ -200,9 +203,18 @@ public abstract class PreviewGeneratorConformanceTests : IDisposable
     [Fact]
     public async Task GenerateAsync_OneMillisecondTimeout_Timeout()
     {
-        var result = await Generator.GenerateAsync(SamplePath, new PreviewOptions { Timeout = TimeSpan.FromMilliseconds(1) });
+        var result = await Generator.GenerateAsync(SlowSamplePath, new PreviewOptions { Timeout = TimeSpan.FromMilliseconds(1) });
 
         AssertFailure(result, PreviewFailureKind.Timeout);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_SlowSampleWithTimeToFinish_Previewed()
+    {
+        // The slow sample itself is fine: the timeout tests fail only because of the timeout.
+        var options = new PreviewOptions();
+
+        AssertPreview(await Generator.GenerateAsync(SlowSamplePath, options), options);
     }
 
     [Fact]

@@ -1,17 +1,21 @@
 using Messenger.Contracts.Previews;
 
-namespace Messenger.Plugins.Preview.Image;
+namespace Messenger.Plugins.Preview;
 
-/// <summary>The checks every request passes before decoding: the file exists, is within the size limit, and is content this plugin handles.</summary>
+/// <summary>
+/// The checks every request passes before decoding: the file exists, is within the size limit, and is content the
+/// plugin handles. Compiled into each preview plugin, since plugins share nothing but the contracts.
+/// </summary>
 internal readonly record struct PreviewInput(string? MediaType, PreviewResult? Failure)
 {
     public delegate string? Sniffer(ReadOnlySpan<byte> header);
 
-    public static async ValueTask<PreviewInput> OpenAsync(string path, PreviewOptions options, Sniffer sniff, CancellationToken cancellationToken)
+    public static async ValueTask<PreviewInput> OpenAsync(
+        string path, PreviewOptions options, Sniffer sniff, string kindOfContent, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
         {
-            return Fail(PreviewFailureKind.Timeout, "The preview was cancelled by the caller before it started.");
+            return Fail(PreviewFailureKind.Timeout, "The preview was cancelled before it started.");
         }
 
         try
@@ -43,11 +47,11 @@ internal readonly record struct PreviewInput(string? MediaType, PreviewResult? F
 
             return sniff(header.AsSpan(0, length)) is { } mediaType
                 ? new PreviewInput(mediaType, null)
-                : Fail(PreviewFailureKind.Unsupported, "The content is not an image format this plugin previews.");
+                : Fail(PreviewFailureKind.Unsupported, $"The content is not {kindOfContent}.");
         }
         catch (OperationCanceledException)
         {
-            return Fail(PreviewFailureKind.Timeout, "The preview was cancelled by the caller.");
+            return Fail(PreviewFailureKind.Timeout, "The preview was cancelled or timed out while reading the file.");
         }
         catch (Exception error) when (error is IOException or UnauthorizedAccessException)
         {
