@@ -120,14 +120,15 @@ public sealed class FFmpegVideoPreviewGenerator : IPreviewGenerator
 
         var duration = analysis.Duration > TimeSpan.Zero ? analysis.Duration : (TimeSpan?)null;
         var frame = Path.Combine(scratch, "frame.png");
+        var thumbnail = Path.Combine(scratch, _settings.Format == VideoThumbnailFormat.Webp ? "thumbnail.webp" : "thumbnail.jpg");
         // ffmpeg writes no frame when the seek lands past the last one, so fall back to the first frame.
-        if (!await ExtractFrameAsync(path, FramePosition(duration, video.AverageFrameRate), options, frame, cancellationToken).ConfigureAwait(false)
-            && !await ExtractFrameAsync(path, TimeSpan.Zero, options, frame, cancellationToken).ConfigureAwait(false))
+        if (!await ExtractFrameAsync(path, FramePosition(duration, video.AverageFrameRate), options, frame, thumbnail, cancellationToken).ConfigureAwait(false)
+            && !await ExtractFrameAsync(path, TimeSpan.Zero, options, frame, thumbnail, cancellationToken).ConfigureAwait(false))
         {
             return PreviewResult.None(PreviewFailureKind.Corrupt, "ffmpeg decoded no frame from the video stream.");
         }
 
-        var encoded = await EncodeUnderCapAsync(frame, scratch, options.MaxThumbnailBytes, cancellationToken).ConfigureAwait(false);
+        var encoded = await EncodeUnderCapAsync(frame, thumbnail, scratch, options.MaxThumbnailBytes, cancellationToken).ConfigureAwait(false);
         if (encoded is null)
         {
             return PreviewResult.None(
@@ -156,7 +157,9 @@ public sealed class FFmpegVideoPreviewGenerator : IPreviewGenerator
         return duration is { } known && known < _settings.FramePosition + frame ? TimeSpan.Zero : _settings.FramePosition;
     }
 
-    private async Task<bool> ExtractFrameAsync(string path, TimeSpan position, PreviewOptions options, string frame, CancellationToken cancellationToken)
+    // One decode gives both the lossless frame (kept for smaller retries) and the first-quality thumbnail.
+    private async Task<bool> ExtractFrameAsync(
+        string path, TimeSpan position, PreviewOptions options, string frame, string thumbnail, CancellationToken cancellationToken)
     {
         // Never enlarge; ffmpeg's scale keeps the aspect and rounds to whole pixels.
         var scale = string.Create(
@@ -165,25 +168,30 @@ public sealed class FFmpegVideoPreviewGenerator : IPreviewGenerator
         await RunStageAsync(
             token => FFMpegArguments
                 .FromFileInput(path, verifyExists: false, input => input.WithStartTime(position))
-                .OutputToFile(frame, overwrite: true, output => output
-                    .WithCustomArgument("-map 0:v:0 -an -sn -dn -map_metadata -1")
-                    .WithCustomArgument($"-vf \"{scale}\"")
-                    .WithFrameCount(1))
+                .OutputToFile(thumbnail, overwrite: true, output => output
+                    .WithCustomArgument($"-filter_complex \"[0:v:0]{scale},split=2[frame][thumbnail]\"")
+                    .WithCustomArgument($"-map \"[frame]\" -frames:v 1 -map_metadata -1 \"{frame}\"")
+                    .WithCustomArgument("-map \"[thumbnail]\" -frames:v 1 " + EncoderArguments(_settings.Quality)))
                 .CancellableThrough(token, TimeSpan.Zero)
                 .ProcessAsynchronously(throwOnError: true, FFOptions(), CancellationToken.None),
             cancellationToken).ConfigureAwait(false);
-        return File.Exists(frame) && new FileInfo(frame).Length > 0;
+        return File.Exists(frame) && new FileInfo(frame).Length > 0 && File.Exists(thumbnail);
     }
 
-    private async Task<(byte[] Bytes, int Width, int Height)?> EncodeUnderCapAsync(string frame, string scratch, int maxBytes, CancellationToken cancellationToken)
+    private async Task<(byte[] Bytes, int Width, int Height)?> EncodeUnderCapAsync(
+        string frame, string thumbnail, string scratch, int maxBytes, CancellationToken cancellationToken)
     {
-        var thumbnail = Path.Combine(scratch, _settings.Format == VideoThumbnailFormat.Webp ? "thumbnail.webp" : "thumbnail.jpg");
         for (var shrink = 0; shrink <= MaxShrinks; shrink++)
         {
             var (width, height) = PngSize(frame);
             for (var quality = _settings.Quality; ; quality = Math.Max(_settings.MinimumQuality, quality - QualityStep))
             {
-                await EncodeAsync(frame, thumbnail, quality, cancellationToken).ConfigureAwait(false);
+                // The frame extraction already encoded the full-size, first-quality thumbnail.
+                if (shrink > 0 || quality != _settings.Quality)
+                {
+                    await EncodeAsync(frame, thumbnail, quality, cancellationToken).ConfigureAwait(false);
+                }
+
                 var bytes = await File.ReadAllBytesAsync(thumbnail, cancellationToken).ConfigureAwait(false);
                 if (bytes.Length <= maxBytes)
                 {
@@ -220,14 +228,16 @@ public sealed class FFmpegVideoPreviewGenerator : IPreviewGenerator
         RunStageAsync(
             token => FFMpegArguments
                 .FromFileInput(frame, verifyExists: false)
-                .OutputToFile(thumbnail, overwrite: true, output => output.WithCustomArgument(
-                    _settings.Format == VideoThumbnailFormat.Webp
-                        ? string.Create(CultureInfo.InvariantCulture, $"-c:v libwebp -quality {quality} -map_metadata -1")
-                        // mjpeg's scale runs from 2 (best) to 31 (worst).
-                        : string.Create(CultureInfo.InvariantCulture, $"-c:v mjpeg -q:v {2 + ((100 - quality) * 29 / 99)} -map_metadata -1")))
+                .OutputToFile(thumbnail, overwrite: true, output => output.WithCustomArgument(EncoderArguments(quality)))
                 .CancellableThrough(token, TimeSpan.Zero)
                 .ProcessAsynchronously(throwOnError: true, FFOptions(), CancellationToken.None),
             cancellationToken);
+
+    private string EncoderArguments(int quality) =>
+        _settings.Format == VideoThumbnailFormat.Webp
+            ? string.Create(CultureInfo.InvariantCulture, $"-c:v libwebp -quality {quality} -map_metadata -1")
+            // mjpeg's scale runs from 2 (best) to 31 (worst).
+            : string.Create(CultureInfo.InvariantCulture, $"-c:v mjpeg -q:v {2 + ((100 - quality) * 29 / 99)} -map_metadata -1");
 
     // Each process gets its own token source, disposed when it ends, so no kill callback outlives its process.
     private static async Task<T> RunStageAsync<T>(Func<CancellationToken, Task<T>> stage, CancellationToken cancellationToken)
