@@ -57,7 +57,7 @@ public sealed class VipsImagePreviewGenerator : IPreviewGenerator
         var work = Task.Run(() => Generate(path, input.MediaType!, options, deadline.Token), CancellationToken.None);
         try
         {
-            // libvips stops at its next tile once the kill flag is set; the wait also bounds a loader that does not.
+            // libvips stops at its next output tile once killed, late for formats without shrink-on-load: the wait bounds the caller.
             return await work.WaitAsync(deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
@@ -95,7 +95,8 @@ public sealed class VipsImagePreviewGenerator : IPreviewGenerator
                 height: options.MaxHeight,
                 size: Enums.Size.Down,
                 failOn: Enums.FailOn.Error);
-            thumbnail.SetProgress(null, cancellationToken);
+            // NetVips hooks the kill check only when a progress sink is given, so give one that ignores the reports.
+            thumbnail.SetProgress(IgnoredProgress.Instance, cancellationToken);
             // Decode once into memory: every encoding attempt below reuses these pixels.
             using var pixels = thumbnail.CopyMemory();
             cancellationToken.ThrowIfCancellationRequested();
@@ -195,4 +196,13 @@ public sealed class VipsImagePreviewGenerator : IPreviewGenerator
             : PreviewResult.None(PreviewFailureKind.Timeout, $"The thumbnail took longer than {options.Timeout.TotalSeconds:0.###} s and was stopped.");
 
     private static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
+
+    private sealed class IgnoredProgress : IProgress<int>
+    {
+        public static readonly IgnoredProgress Instance = new();
+
+        public void Report(int value)
+        {
+        }
+    }
 }
