@@ -70,10 +70,12 @@ public sealed class VipsImagePreviewGenerator : IPreviewGenerator
     {
         try
         {
+            // A source opens the file by its exact name; libvips would read a trailing "[...]" in a file name as loader options.
+            using var source = Source.NewFromFile(path);
             // Opening reads only the header: dimensions are known before any pixel is decoded.
             int sourceWidth, sourceHeight;
             TimeSpan? duration;
-            using (var header = VipsImage.NewFromFile(path, access: Enums.Access.Sequential, failOn: Enums.FailOn.Error))
+            using (var header = VipsImage.NewFromSource(source, access: Enums.Access.Sequential, failOn: Enums.FailOn.Error))
             {
                 var pageHeight = header.PageHeight;
                 if ((long)header.Width * pageHeight > options.MaxInputPixels)
@@ -89,12 +91,13 @@ public sealed class VipsImagePreviewGenerator : IPreviewGenerator
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            using var thumbnail = VipsImage.Thumbnail(
-                path,
+            // thumbnail_source ignores the fail_on argument (a truncated JPEG comes out grey-filled); the option string is honoured.
+            using var thumbnail = VipsImage.ThumbnailSource(
+                source,
                 options.MaxWidth,
+                optionString: "fail_on=error",
                 height: options.MaxHeight,
-                size: Enums.Size.Down,
-                failOn: Enums.FailOn.Error);
+                size: Enums.Size.Down);
             // NetVips hooks the kill check only when a progress sink is given, so give one that ignores the reports.
             thumbnail.SetProgress(IgnoredProgress.Instance, cancellationToken);
             // Decode once into memory: every encoding attempt below reuses these pixels.

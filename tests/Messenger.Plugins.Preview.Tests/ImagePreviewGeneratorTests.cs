@@ -51,6 +51,18 @@ public sealed class ImagePreviewGeneratorTests(ImageSamples samples) : PreviewGe
     }
 
     [Fact]
+    public async Task GenerateAsync_FileNameLooksLikeLoaderOptions_FileReadAsNamed()
+    {
+        // libvips reads "name.jpg[shrink=8]" as name.jpg with options: a received file's name must not steer the loader.
+        var path = Scratch.File("holiday.jpg[shrink=8]");
+        File.Copy(SamplePath, path);
+
+        var preview = AssertPreview(await Generator.GenerateAsync(path, new PreviewOptions()), new PreviewOptions());
+
+        Assert.Equal(ImageSamples.Width, preview.SourceWidth);
+    }
+
+    [Fact]
     public async Task GenerateAsync_ExifOrientation6_ThumbnailRotatedToPortrait()
     {
         // Orientation 6: the stored landscape pixels display rotated 90° clockwise, so the left (red) half ends up on top.
