@@ -45,7 +45,7 @@ public sealed class VipsImagePreviewGenerator : IPreviewGenerator
     public async ValueTask<PreviewResult> GenerateAsync(string path, PreviewOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);
-        ArgumentNullException.ThrowIfNull(options);
+        PreviewInput.ThrowIfUnusable(options);
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(options.Timeout);

@@ -10,6 +10,16 @@ internal readonly record struct PreviewInput(string? MediaType, PreviewResult? F
 {
     public delegate string? Sniffer(ReadOnlySpan<byte> header);
 
+    /// <summary>Bounds that no thumbnail can meet are the caller's mistake, not bad input, so they throw.</summary>
+    public static void ThrowIfUnusable(PreviewOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxWidth, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxHeight, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxThumbnailBytes, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Timeout, TimeSpan.Zero, nameof(options));
+    }
+
     public static async ValueTask<PreviewInput> OpenAsync(
         string path, PreviewOptions options, Sniffer sniff, string kindOfContent, CancellationToken cancellationToken)
     {

@@ -109,6 +109,17 @@ public abstract class PreviewGeneratorConformanceTests : IDisposable
         AssertPreview(result, options);
     }
 
+    [Theory]
+    [InlineData(0, 300, 65536)]
+    [InlineData(300, -1, 65536)]
+    [InlineData(300, 300, 0)]
+    public async Task GenerateAsync_UnusableBounds_ThrowsArgumentOutOfRange(int maxWidth, int maxHeight, int maxBytes)
+    {
+        var options = new PreviewOptions { MaxWidth = maxWidth, MaxHeight = maxHeight, MaxThumbnailBytes = maxBytes };
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await Generator.GenerateAsync(SamplePath, options));
+    }
+
     [Fact]
     public async Task GenerateAsync_ZeroLengthFile_Unsupported()
     {
