@@ -54,6 +54,7 @@ public sealed class VipsImagePreviewGenerator : IPreviewGenerator
         {
             return failure;
         }
+
         var work = Task.Run(() => Generate(path, input.MediaType!, options, deadline.Token), CancellationToken.None);
         try
         {
