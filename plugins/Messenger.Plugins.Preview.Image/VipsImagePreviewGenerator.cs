@@ -55,7 +55,12 @@ public sealed class VipsImagePreviewGenerator : IPreviewGenerator
             return failure;
         }
 
-        var work = Task.Run(() => Generate(path, input.MediaType!, options, deadline.Token), CancellationToken.None);
+        // libvips blocks its thread for the whole decode: a dedicated thread keeps the pool, and its timers, free.
+        var work = Task.Factory.StartNew(
+            () => Generate(path, input.MediaType!, options, deadline.Token),
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
         try
         {
             // libvips stops at its next output tile once killed, late for formats without shrink-on-load: the wait bounds the caller.

@@ -3,11 +3,14 @@ using System.IO.Compression;
 
 namespace Messenger.Plugins.Preview.Tests;
 
-/// <summary>Writes flat grey PNGs byte by byte: huge pictures that cost almost nothing to make.</summary>
+/// <summary>Writes greyscale PNGs byte by byte: huge pictures that cost little to make.</summary>
 public static class GreyPng
 {
-    /// <summary>A complete width×height PNG, every pixel the same grey.</summary>
-    public static void Write(string path, int width, int height)
+    /// <summary>
+    /// A complete width×height greyscale PNG of a diagonal ramp with seeded grain: the grain keeps deflate from making
+    /// decoding trivial, so a large one takes libvips real time.
+    /// </summary>
+    public static void WriteGrainy(string path, int width, int height)
     {
         using var png = File.Create(path);
         WriteHeader(png, width, height);
@@ -17,9 +20,15 @@ public static class GreyPng
             {
                 // Each row: filter type 0, then one byte per pixel.
                 var row = new byte[width + 1];
-                Array.Fill(row, (byte)128, 1, width);
+                var state = 0x9E3779B9u;
                 for (var y = 0; y < height; y++)
                 {
+                    for (var x = 0; x < width; x++)
+                    {
+                        state = (state * 1664525u) + 1013904223u;
+                        row[x + 1] = (byte)((x + y) ^ (int)(state >> 26));
+                    }
+
                     zlib.Write(row);
                 }
             }

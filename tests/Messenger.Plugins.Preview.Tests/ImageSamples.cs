@@ -21,7 +21,7 @@ public sealed class ImageSamples : IDisposable
         Save(picture, "picture.tif");
         Save(picture, "picture.avif");
         // 64 megapixels (under the 100 MP limit) that PNG cannot shrink on load: slow enough to time out.
-        GreyPng.Write(_directory.File("large.png"), 8000, 8000);
+        GreyPng.WriteGrainy(_directory.File("large.png"), 8000, 8000);
     }
 
     /// <summary>A 1600×900 JPEG.</summary>

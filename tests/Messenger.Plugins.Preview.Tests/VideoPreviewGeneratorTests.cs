@@ -128,26 +128,70 @@ public sealed class VideoPreviewGeneratorTests(VideoSamples samples) : PreviewGe
     [InlineData("ffprobe")]
     [InlineData("ffmpeg")]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    public async Task GenerateAsync_ToolHangs_TimeoutAndProcessKilled(string hangingTool)
+    public async Task GenerateAsync_CancelledWhileToolHangs_TimeoutAndProcessKilled(string hangingTool)
     {
-        // Fake tools: the hanging one answers FFMpegCore's version check, then records its pid and sleeps; the other is the real binary.
+        var pidFile = InstallTools(hangingTool);
+        var generator = new FFmpegVideoPreviewGenerator(new VideoPreviewSettings { BinaryFolder = Scratch.Path });
+        using var cancellation = new CancellationTokenSource();
+
+        var generating = generator.GenerateAsync(SamplePath, new PreviewOptions { Timeout = TimeSpan.FromMinutes(1) }, cancellation.Token).AsTask();
+        var pid = await WaitForPid(pidFile, generating);
+        await cancellation.CancelAsync();
+        var result = await generating;
+
+        AssertFailure(result, PreviewFailureKind.Timeout);
+        Assert.True(await ExitsWithin(pid, TimeSpan.FromSeconds(5)), $"the hanging {hangingTool} (pid {pid}) is still running");
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task GenerateAsync_ToolHangsPastTimeout_TimeoutAndProcessKilled()
+    {
+        var pidFile = InstallTools("ffprobe");
+        var generator = new FFmpegVideoPreviewGenerator(new VideoPreviewSettings { BinaryFolder = Scratch.Path });
+
+        var generating = generator.GenerateAsync(SamplePath, new PreviewOptions { Timeout = TimeSpan.FromSeconds(4) }).AsTask();
+        var pid = await WaitForPid(pidFile, generating);
+        var result = await generating;
+
+        AssertFailure(result, PreviewFailureKind.Timeout);
+        Assert.True(await ExitsWithin(pid, TimeSpan.FromSeconds(5)), $"the hanging ffprobe (pid {pid}) is still running");
+    }
+
+    /// <summary>
+    /// Puts fake ffprobe and ffmpeg in the scratch folder: the hanging one answers FFMpegCore's version check, then
+    /// records its pid and sleeps; the other runs the real binary.
+    /// </summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private string InstallTools(string hangingTool)
+    {
         var pidFile = Scratch.File(hangingTool + ".pid");
         foreach (var tool in new[] { "ffprobe", "ffmpeg" })
         {
             var script = Scratch.File(tool);
-            await File.WriteAllTextAsync(script, tool == hangingTool
-                ? $"#!/bin/sh\n[ \"$1\" = -version ] && exec /usr/bin/{tool} -version\necho $$ > '{pidFile}'\nexec sleep 60\n"
+            File.WriteAllText(script, tool == hangingTool
+                ? $"#!/bin/sh\n[ \"$1\" = -version ] && exec /usr/bin/{tool} -version\necho $$ > '{pidFile}.tmp'\nmv '{pidFile}.tmp' '{pidFile}'\nexec sleep 60\n"
                 : $"#!/bin/sh\nexec /usr/bin/{tool} \"$@\"\n");
             File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserExecute);
         }
 
-        var generator = new FFmpegVideoPreviewGenerator(new VideoPreviewSettings { BinaryFolder = Scratch.Path });
+        return pidFile;
+    }
 
-        var result = await generator.GenerateAsync(SamplePath, new PreviewOptions { Timeout = TimeSpan.FromSeconds(2) });
+    private static async Task<int> WaitForPid(string pidFile, Task<PreviewResult> generating)
+    {
+        while (!File.Exists(pidFile))
+        {
+            if (generating.IsCompleted)
+            {
+                var early = await generating;
+                throw new Xunit.Sdk.XunitException($"the preview ended before the tool hung: {early.Failure}: {early.Reason}");
+            }
 
-        AssertFailure(result, PreviewFailureKind.Timeout);
-        var pid = int.Parse((await File.ReadAllTextAsync(pidFile)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
-        Assert.True(await ExitsWithin(pid, TimeSpan.FromSeconds(5)), $"the hanging {hangingTool} (pid {pid}) is still running");
+            await Task.Delay(20);
+        }
+
+        return int.Parse((await File.ReadAllTextAsync(pidFile)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Fact]
@@ -186,9 +230,19 @@ public sealed class VideoPreviewGeneratorTests(VideoSamples samples) : PreviewGe
         var deadline = DateTime.UtcNow + limit;
         while (DateTime.UtcNow < deadline)
         {
-            var stat = $"/proc/{pid}/stat";
+            string stat;
+            try
+            {
+                stat = await File.ReadAllTextAsync($"/proc/{pid}/stat");
+            }
+            catch (IOException)
+            {
+                // The /proc entry vanishes, or reads "No such process", once the process is reaped.
+                return true;
+            }
+
             // A zombie has exited; only its parent's reaping is left.
-            if (!File.Exists(stat) || (await File.ReadAllTextAsync(stat)).Split(") ", 2)[1].StartsWith('Z'))
+            if (stat.Split(") ", 2)[1].StartsWith('Z'))
             {
                 return true;
             }
