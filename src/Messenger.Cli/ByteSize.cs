@@ -14,6 +14,11 @@ internal static class ByteSize
             split--;
         }
 
+        if (!double.TryParse(trimmed[..split], NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || number <= 0 || double.IsInfinity(number))
+        {
+            throw new CliException($"{optionName}: '{text}' is not a positive size such as 200MB.");
+        }
+
         var unit = trimmed[split..].ToUpperInvariant();
         long multiplier = unit switch
         {
@@ -26,11 +31,6 @@ internal static class ByteSize
             "GIB" => 1024L * 1024 * 1024,
             _ => throw new CliException($"{optionName}: unknown unit '{trimmed[split..]}' in '{text}'; use B, KB, MB, GB, KiB, MiB or GiB."),
         };
-        if (!double.TryParse(trimmed[..split], NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || number <= 0 || double.IsInfinity(number))
-        {
-            throw new CliException($"{optionName}: '{text}' is not a positive size such as 200MB.");
-        }
-
         var bytes = number * multiplier;
         return bytes > long.MaxValue / 2 ? throw new CliException($"{optionName}: '{text}' is too large.") : (long)bytes;
     }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Messenger.Contracts.Chat;
 using Messenger.Contracts.Framing;
+using Messenger.Contracts.Storage;
 using Messenger.Host;
 using Messenger.Host.Plugins;
 using Messenger.Host.Sessions;
@@ -65,8 +66,10 @@ internal static class DemoCommand
         AnsiConsole.MarkupLine($"[bold]Messenger demo[/]: two peers, Alice and Bob, in one process; plugins from [blue]{Markup.Escape(pluginsFile)}[/]");
         AnsiConsole.MarkupLine("[grey]The peers are joined by the in-memory channel pair (simulated link) until the WebRTC transport lands.[/]");
         var loadAtBob = new DemoLoad();
-        using var alice = BuildPeer(pluginsFile, null);
-        using var bob = BuildPeer(pluginsFile, loadAtBob);
+        using var peerFiles = DemoPeerFiles.Create();
+        AnsiConsole.MarkupLine($"[grey]Each peer keeps its store under {Markup.Escape(peerFiles.Root)} with a random key (deleted at the end).[/]");
+        using var alice = BuildPeer(peerFiles.WriteFor("alice", pluginsFile), null);
+        using var bob = BuildPeer(peerFiles.WriteFor("bob", pluginsFile), loadAtBob);
         PluginsCommand.Render(alice.Services.GetRequiredService<PluginCatalog>());
 
         await using var link = InMemoryChannelPair.Create(new InMemoryChannelOptions
@@ -151,9 +154,32 @@ internal static class DemoCommand
         var dropped = bob.Services.GetRequiredService<PeerSessionHost>().Current?.Statistics is { } stats ? stats.UnknownKind + stats.Malformed : 0;
         summary.AddRow("frames dropped (unknown or malformed) at Bob", $"{dropped}");
         AnsiConsole.Write(summary);
+        await ShowHistoryAsync(bob, "alice", cancellationToken);
         var complete = received >= size;
         AnsiConsole.MarkupLine(complete ? "[green]Demo finished.[/]" : "[red]Bob did not receive all bulk data.[/]");
         return complete ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    private static async Task ShowHistoryAsync(IHost peer, string conversation, CancellationToken cancellationToken)
+    {
+        if (peer.Services.GetServices<IMessageStore>().LastOrDefault() is not { } store)
+        {
+            AnsiConsole.MarkupLine("[grey]No storage plugin loaded: history is not kept.[/]");
+            return;
+        }
+
+        var history = new Table().Title($"Bob's stored history with Alice (read back from {Markup.Escape(store.GetType().Name)}), last 5")
+            .AddColumn("sent").AddColumn("from").AddColumn("text").AddColumn("delivered");
+        await foreach (var message in store.GetMessagesAsync(conversation, 5, cancellationToken: cancellationToken))
+        {
+            history.AddRow(
+                message.SentAt.ToString("HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture),
+                message.Direction == Direction.Incoming ? "Alice" : "Bob",
+                Markup.Escape(message.Text),
+                message.DeliveredAt is null ? "" : "✓");
+        }
+
+        AnsiConsole.Write(history);
     }
 
     private static IHost BuildPeer(string pluginsFile, DemoLoad? load)

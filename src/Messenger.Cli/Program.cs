@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Messenger.Cli;
 using Messenger.Host.Plugins;
-using Spectre.Console;
 
 var pluginsOption = new Option<FileInfo?>("--plugins")
 {
@@ -17,15 +16,16 @@ var root = new RootCommand("messenger: peer-to-peer chat with file transfer, pre
 
 try
 {
-    return await root.Parse(args).InvokeAsync();
+    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
 catch (Exception ex) when (ex is CliException or PluginsConfigurationException)
 {
-    AnsiConsole.MarkupLine($"[red]messenger: {Markup.Escape(ex.Message)}[/]");
+    // One plain line on stderr, never wrapped, so scripts and people read the same thing.
+    await Console.Error.WriteLineAsync($"messenger: {ex.Message}");
     return ExitCodes.UsageError;
 }
 catch (OperationCanceledException)
 {
-    AnsiConsole.MarkupLine("[yellow]messenger: cancelled.[/]");
+    await Console.Error.WriteLineAsync("messenger: cancelled.");
     return ExitCodes.Cancelled;
 }

@@ -34,12 +34,12 @@ internal sealed class HostPair : IAsyncDisposable
 
     public CollectingLoggerProvider LogsB { get; }
 
-    public static async Task<HostPair> StartAsync(string? pluginsFile = null, Action<IServiceCollection>? configure = null)
+    public static async Task<HostPair> StartAsync(string? pluginsFile = null, Action<IServiceCollection>? configure = null, string? pluginsFileB = null)
     {
         var logsA = new CollectingLoggerProvider();
         var logsB = new CollectingLoggerProvider();
         var a = Build(pluginsFile, configure, logsA);
-        var b = Build(pluginsFile, configure, logsB);
+        var b = Build(pluginsFileB ?? pluginsFile, configure, logsB);
         var channels = InMemoryChannelPair.Create();
         var (sessionA, _) = await a.Services.GetRequiredService<PeerSessionHost>().StartAsync(channels.A, "peer-b");
         var (sessionB, _) = await b.Services.GetRequiredService<PeerSessionHost>().StartAsync(channels.B, "peer-a");

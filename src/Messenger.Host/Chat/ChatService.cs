@@ -6,6 +6,7 @@ using Messenger.Contracts.Framing;
 using Messenger.Contracts.Storage;
 using Messenger.Host.Framing;
 using Messenger.Host.Sessions;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Messenger.Host.Chat;
@@ -22,7 +23,7 @@ public sealed partial class ChatService : IChatService, IFrameHandler, IPeerSess
     private static readonly FrameKind[] OwnedKinds = [HostFrameKinds.ChatMessage, HostFrameKinds.ChatAck];
 
     private readonly TimeProvider _time;
-    private readonly IMessageStore? _store;
+    private readonly Lazy<IMessageStore?> _store;
     private readonly ILogger<ChatService> _logger;
     private readonly EventBroadcaster<ChatEvent> _events = new();
     private readonly ConcurrentDictionary<string, long> _awaitingAck = new(StringComparer.Ordinal);
@@ -30,13 +31,15 @@ public sealed partial class ChatService : IChatService, IFrameHandler, IPeerSess
 
     /// <summary>Creates the chat service.</summary>
     /// <param name="time">The clock.</param>
-    /// <param name="stores">The message store, when a storage plugin is loaded (the last one registered wins).</param>
+    /// <param name="services">Where the message store comes from, when a storage plugin is loaded (the last one registered wins).</param>
     /// <param name="logger">Logging.</param>
-    public ChatService(TimeProvider time, IEnumerable<IMessageStore> stores, ILogger<ChatService> logger)
+    public ChatService(TimeProvider time, IServiceProvider services, ILogger<ChatService> logger)
     {
-        ArgumentNullException.ThrowIfNull(stores);
+        ArgumentNullException.ThrowIfNull(services);
         _time = time;
-        _store = stores.LastOrDefault();
+
+        // Opened on first use, not at start-up: listing plugins or a wrong passphrase must not need the store open.
+        _store = new Lazy<IMessageStore?>(() => services.GetServices<IMessageStore>().LastOrDefault());
         _logger = logger;
     }
 
@@ -71,9 +74,9 @@ public sealed partial class ChatService : IChatService, IFrameHandler, IPeerSess
             ?? throw new InvalidOperationException("No session with the peer is open: connect first.");
         var now = _time.GetUtcNow();
         var message = new ChatMessage(Guid.CreateVersion7(now).ToString("n"), Direction.Outgoing, now, text, attachmentTransferId);
-        if (_store is not null)
+        if (_store.Value is { } store)
         {
-            await _store.AddMessageAsync(ToStored(message, session.PeerId), cancellationToken).ConfigureAwait(false);
+            await store.AddMessageAsync(ToStored(message, session.PeerId), cancellationToken).ConfigureAwait(false);
         }
 
         var frame = new ChatMessageFrame
@@ -174,7 +177,7 @@ public sealed partial class ChatService : IChatService, IFrameHandler, IPeerSess
         }
 
         var message = new ChatMessage(frame.Id, Direction.Incoming, sentAt, frame.Text, frame.AttachmentTransferId);
-        var isNew = _store is null || await _store.AddMessageAsync(ToStored(message, session.PeerId), cancellationToken).ConfigureAwait(false);
+        var isNew = _store.Value is not { } store || await store.AddMessageAsync(ToStored(message, session.PeerId), cancellationToken).ConfigureAwait(false);
 
         // Acknowledge after storing, so an ack means the message is kept; a re-sent duplicate is acked again, shown once.
         var ack = MessagePackSerializer.Serialize(new ChatAckFrame { Id = frame.Id }, UntrustedMessagePack.Options, cancellationToken);
@@ -195,9 +198,9 @@ public sealed partial class ChatService : IChatService, IFrameHandler, IPeerSess
         }
 
         var now = _time.GetUtcNow();
-        if (_store is not null)
+        if (_store.Value is { } store)
         {
-            await _store.MarkDeliveredAsync(frame.Id, now, cancellationToken).ConfigureAwait(false);
+            await store.MarkDeliveredAsync(frame.Id, now, cancellationToken).ConfigureAwait(false);
         }
 
         Publish(new ChatMessageDelivered(frame.Id, now, _time.GetElapsedTime(sentTimestamp)));

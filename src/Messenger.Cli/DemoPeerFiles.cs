@@ -1,0 +1,67 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Messenger.Cli;
+
+/// <summary>
+/// Two peers in one process need two stores: the demo derives one plugins.json per peer from the operator's, with
+/// folders made absolute and each plugin's data paths and store key moved into the peer's own demo folder.
+/// </summary>
+internal sealed class DemoPeerFiles : IDisposable
+{
+    private DemoPeerFiles(string root) => Root = root;
+
+    public string Root { get; }
+
+    public static DemoPeerFiles Create() =>
+        new(Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "messenger-demo-" + Guid.NewGuid().ToString("n")[..8])).FullName);
+
+    /// <summary>Writes the peer's plugins.json and returns its path.</summary>
+    public string WriteFor(string peer, string pluginsFile)
+    {
+        var peerFolder = Directory.CreateDirectory(Path.Combine(Root, peer)).FullName;
+        var keyFile = Path.Combine(peerFolder, "store.key");
+        File.WriteAllText(keyFile, Convert.ToHexString(RandomNumberGenerator.GetBytes(32)));
+        var baseFolder = Path.GetDirectoryName(Path.GetFullPath(pluginsFile))!;
+        var root = JsonNode.Parse(File.ReadAllText(pluginsFile), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true })
+            ?? throw new CliException($"{pluginsFile} is empty.");
+        if (root["plugins"] is JsonArray plugins)
+        {
+            foreach (var entry in plugins.OfType<JsonObject>())
+            {
+                if (entry["folder"]?.GetValue<string>() is { } folder)
+                {
+                    entry["folder"] = Path.GetFullPath(folder, baseFolder);
+                }
+
+                if (entry["settings"] is JsonObject settings && settings.ContainsKey("path"))
+                {
+                    // A store: its own folder and a random key for this demo run, never the operator's data.
+                    var name = entry["name"]?.GetValue<string>() ?? "store";
+                    settings["path"] = Path.Combine(peerFolder, name);
+                    settings["downloadsPath"] = Path.Combine(peerFolder, "Downloads");
+                    settings.Remove("passphraseEnvironmentVariable");
+                    settings.Remove("keyEnvironmentVariable");
+                    settings["keyFile"] = keyFile;
+                }
+            }
+        }
+
+        var path = Path.Combine(peerFolder, "plugins.json");
+        File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        return path;
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: the OS temp cleaner takes what a still-open file kept.
+        }
+    }
+}
