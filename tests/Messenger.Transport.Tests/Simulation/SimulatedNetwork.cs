@@ -1,0 +1,153 @@
+using Messenger.Transport.Sctp;
+
+namespace Messenger.Transport.Tests.Simulation;
+
+/// <summary>
+/// Two associations joined by an in-memory lossy link, driven by a virtual clock: a priority queue of timed packet
+/// deliveries plus each association's own timer deadline. Nothing sleeps; a seed replays a run exactly.
+/// </summary>
+public sealed class SimulatedNetwork
+{
+    private readonly PriorityQueue<Delivery, (TimeSpan, long)> _inFlight = new();
+    private readonly Random _random;
+    private readonly byte[] _buffer = new byte[65536];
+    private readonly TimeSpan[] _linkFree = new TimeSpan[2];
+    private long _sequence;
+
+    public SimulatedNetwork(int seed, LinkConditions conditions, SctpAssociationOptions? options = null)
+        : this(seed, conditions, conditions, options)
+    {
+    }
+
+    public SimulatedNetwork(int seed, LinkConditions aToB, LinkConditions bToA, SctpAssociationOptions? options = null)
+    {
+        Seed = seed;
+        _random = new Random(seed);
+        var baseOptions = options ?? new SctpAssociationOptions { RtoMin = TimeSpan.FromMilliseconds(100), RtoInitial = TimeSpan.FromMilliseconds(300) };
+        A = new SimulatedPeer("A", baseOptions with { RandomSeed = seed * 2 });
+        B = new SimulatedPeer("B", baseOptions with { RandomSeed = (seed * 2) + 1 });
+        Conditions = [aToB, bToA];
+    }
+
+    public int Seed { get; }
+
+    public SimulatedPeer A { get; }
+
+    public SimulatedPeer B { get; }
+
+    public LinkConditions[] Conditions { get; }
+
+    public TimeSpan Now { get; private set; }
+
+    public long PacketsSent { get; private set; }
+
+    /// <summary>Called on every step, before waiting; lets a test feed data as the sender drains.</summary>
+    public Action<SimulatedNetwork>? OnStep { get; set; }
+
+    /// <summary>Advances the virtual clock until <paramref name="done"/> holds or <paramref name="limit"/> of virtual time passed.</summary>
+    public bool RunUntil(Func<bool> done, TimeSpan limit)
+    {
+        var end = Now + limit;
+        while (true)
+        {
+            OnStep?.Invoke(this);
+            Flush(A, 0);
+            Flush(B, 1);
+            if (done())
+            {
+                return true;
+            }
+
+            var next = A.Association.NextDeadline;
+            next = B.Association.NextDeadline < next ? B.Association.NextDeadline : next;
+            if (_inFlight.TryPeek(out _, out var head) && head.Item1 < next)
+            {
+                next = head.Item1;
+            }
+
+            if (next > end)
+            {
+                Now = end;
+                return done();
+            }
+
+            Now = next > Now ? next : Now;
+            while (_inFlight.TryPeek(out var delivery, out var when) && when.Item1 <= Now)
+            {
+                _inFlight.Dequeue();
+                var target = delivery.ToA ? A : B;
+                if (!target.Silent)
+                {
+                    target.Association.HandlePacket(delivery.Packet, Now);
+                }
+            }
+
+            foreach (var peer in (SimulatedPeer[])[A, B])
+            {
+                if (peer.Association.NextDeadline <= Now && !peer.Silent)
+                {
+                    peer.Association.HandleTimeout(Now);
+                }
+            }
+        }
+    }
+
+    /// <summary>A one-line summary for assertion messages, seed first so a failure replays.</summary>
+    public string Describe() =>
+        $"seed {Seed}, t={Now.TotalSeconds:F1}s, {Conditions[0]}; " +
+        $"A {A.Association.State} [{string.Join(",", A.Events.Select(e => e.Kind))}] received {A.ReceivedCount}; " +
+        $"B {B.Association.State} [{string.Join(",", B.Events.Select(e => e.Kind))}] received {B.ReceivedCount}";
+
+    public void Run(TimeSpan duration) => RunUntil(() => false, duration);
+
+    private void Flush(SimulatedPeer peer, int direction)
+    {
+        while (peer.Association.TryPollEvent(out var e))
+        {
+            peer.Record(e);
+        }
+
+        int length;
+        while (!peer.Silent && (length = peer.Association.PollPacket(_buffer, Now)) > 0)
+        {
+            PacketsSent++;
+            Transmit(_buffer.AsSpan(0, length), direction);
+            while (peer.Association.TryPollEvent(out var e))
+            {
+                peer.Record(e);
+            }
+        }
+    }
+
+    private void Transmit(ReadOnlySpan<byte> packet, int direction)
+    {
+        var c = Conditions[direction];
+
+        // Serialization at the link's bandwidth queues packets behind each other, as a real bottleneck does.
+        var start = _linkFree[direction] > Now ? _linkFree[direction] : Now;
+        if (c.Bandwidth > 0)
+        {
+            start += TimeSpan.FromTicks(packet.Length * TimeSpan.TicksPerSecond / c.Bandwidth);
+            _linkFree[direction] = start;
+        }
+
+        if (_random.NextDouble() < c.Loss)
+        {
+            return;
+        }
+
+        var copies = _random.NextDouble() < c.Duplication ? 2 : 1;
+        for (var i = 0; i < copies; i++)
+        {
+            var arrival = start + c.Delay;
+            if (_random.NextDouble() < c.Reordering)
+            {
+                arrival += TimeSpan.FromTicks((long)(_random.NextDouble() * c.ReorderJitter.Ticks));
+            }
+
+            _inFlight.Enqueue(new Delivery(direction == 1, packet.ToArray()), (arrival, _sequence++));
+        }
+    }
+
+    private readonly record struct Delivery(bool ToA, byte[] Packet);
+}

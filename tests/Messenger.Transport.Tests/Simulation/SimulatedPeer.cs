@@ -1,0 +1,55 @@
+using Messenger.Transport.Sctp;
+
+namespace Messenger.Transport.Tests.Simulation;
+
+/// <summary>One association in the simulation, with everything it reported.</summary>
+public sealed class SimulatedPeer(string name, SctpAssociationOptions options)
+{
+    public string Name { get; } = name;
+
+    public SctpAssociation Association { get; } = new(options);
+
+    public List<SctpEvent> Events { get; } = [];
+
+    public Dictionary<ushort, List<byte[]>> Received { get; } = [];
+
+    public bool Connected => Events.Exists(e => e.Kind == SctpEventKind.Connected);
+
+    public bool Closed => Events.Exists(e => e.Kind is SctpEventKind.Closed or SctpEventKind.Aborted);
+
+    public int ReceivedCount { get; private set; }
+
+    public long ReceivedBytes { get; private set; }
+
+    /// <summary>When false, received messages are counted but not kept (throughput runs).</summary>
+    public bool KeepMessages { get; set; } = true;
+
+    /// <summary>A silent peer swallows everything, as if it vanished.</summary>
+    public bool Silent { get; set; }
+
+    internal void Record(SctpEvent e)
+    {
+        if (e.Kind == SctpEventKind.MessageReceived)
+        {
+            ReceivedCount++;
+            ReceivedBytes += e.Data!.Length;
+            if (KeepMessages)
+            {
+                if (!Received.TryGetValue(e.StreamId, out var list))
+                {
+                    list = [];
+                    Received[e.StreamId] = list;
+                }
+
+                list.Add(e.Data);
+            }
+
+            return;
+        }
+
+        if (e.Kind != SctpEventKind.BufferedAmountDecreased)
+        {
+            Events.Add(e);
+        }
+    }
+}
