@@ -89,6 +89,10 @@ public sealed partial class SctpAssociation
 
     public TimeSpan Rto => _rto;
 
+    internal uint LocalTag => _localTag;
+
+    internal uint PeerTag => _peerTag;
+
     public bool TryPollEvent(out SctpEvent sctpEvent) => _events.TryDequeue(out sctpEvent);
 
     /// <summary>Starts the four-way handshake by sending INIT (RFC 9260 §5.1 A).</summary>
@@ -657,8 +661,15 @@ public sealed partial class SctpAssociation
         }
 
         // RFC 9260 §8.3: heartbeats go to an idle path; data in the last interval proves it alive.
+        // With data outstanding, T3 already probes the path.
+        if (_outstanding.Count > 0)
+        {
+            _heartbeatTimer = now + _options.HeartbeatInterval;
+            return;
+        }
+
         var idleSince = now - _lastDataSent;
-        if (idleSince < _options.HeartbeatInterval && _outstanding.Count == 0)
+        if (idleSince < _options.HeartbeatInterval)
         {
             _heartbeatTimer = _lastDataSent + _options.HeartbeatInterval + _rto;
             return;

@@ -13,6 +13,8 @@ public sealed class SimulatedNetwork
     private readonly byte[] _buffer = new byte[65536];
     private readonly TimeSpan[] _linkFree = new TimeSpan[2];
     private long _sequence;
+    private TimeSpan _lastStep = TimeSpan.MinValue;
+    private int _stuckSteps;
 
     public SimulatedNetwork(int seed, LinkConditions conditions, SctpAssociationOptions? options = null)
         : this(seed, conditions, conditions, options)
@@ -41,6 +43,9 @@ public sealed class SimulatedNetwork
 
     public long PacketsSent { get; private set; }
 
+    /// <summary>Drops a packet when it returns true; arguments are the direction (0 = A to B) and the packet.</summary>
+    public Func<int, byte[], bool>? DropFilter { get; set; }
+
     /// <summary>Called on every step, before waiting; lets a test feed data as the sender drains.</summary>
     public Action<SimulatedNetwork>? OnStep { get; set; }
 
@@ -58,8 +63,9 @@ public sealed class SimulatedNetwork
                 return true;
             }
 
-            var next = A.Association.NextDeadline;
-            next = B.Association.NextDeadline < next ? B.Association.NextDeadline : next;
+            // A silent peer has vanished: its timers never fire.
+            var next = A.Silent ? TimeSpan.MaxValue : A.Association.NextDeadline;
+            next = !B.Silent && B.Association.NextDeadline < next ? B.Association.NextDeadline : next;
             if (_inFlight.TryPeek(out _, out var head) && head.Item1 < next)
             {
                 next = head.Item1;
@@ -69,6 +75,17 @@ public sealed class SimulatedNetwork
             {
                 Now = end;
                 return done();
+            }
+
+            if (next == _lastStep && ++_stuckSteps > 100_000)
+            {
+                throw new InvalidOperationException($"The simulation stopped advancing at {Now}; a timer deadline is never cleared. {Describe()}");
+            }
+
+            if (next != _lastStep)
+            {
+                _stuckSteps = 0;
+                _lastStep = next;
             }
 
             Now = next > Now ? next : Now;
@@ -131,7 +148,7 @@ public sealed class SimulatedNetwork
             _linkFree[direction] = start;
         }
 
-        if (_random.NextDouble() < c.Loss)
+        if (_random.NextDouble() < c.Loss || (DropFilter is not null && DropFilter(direction, packet.ToArray())))
         {
             return;
         }

@@ -17,6 +17,11 @@ public sealed class SimulatedPeer(string name, SctpAssociationOptions options)
 
     public bool Closed => Events.Exists(e => e.Kind is SctpEventKind.Closed or SctpEventKind.Aborted);
 
+    /// <summary>For each incoming stream reset, how many messages of that stream had arrived when it happened.</summary>
+    public Dictionary<ushort, int> ResetSeenAfter { get; } = [];
+
+    public List<uint> ReceivedPpids { get; } = [];
+
     public int ReceivedCount { get; private set; }
 
     public long ReceivedBytes { get; private set; }
@@ -32,6 +37,11 @@ public sealed class SimulatedPeer(string name, SctpAssociationOptions options)
         if (e.Kind == SctpEventKind.MessageReceived)
         {
             ReceivedCount++;
+            if (KeepMessages)
+            {
+                ReceivedPpids.Add(e.PayloadProtocolId);
+            }
+
             ReceivedBytes += e.Data!.Length;
             if (KeepMessages)
             {
@@ -45,6 +55,14 @@ public sealed class SimulatedPeer(string name, SctpAssociationOptions options)
             }
 
             return;
+        }
+
+        if (e.Kind == SctpEventKind.IncomingStreamsReset)
+        {
+            foreach (var id in e.Streams!)
+            {
+                ResetSeenAfter[id] = Received.TryGetValue(id, out var got) ? got.Count : 0;
+            }
         }
 
         if (e.Kind != SctpEventKind.BufferedAmountDecreased)

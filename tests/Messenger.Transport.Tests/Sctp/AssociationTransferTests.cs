@@ -1,0 +1,144 @@
+using Messenger.Transport.Sctp;
+using Messenger.Transport.Tests.Simulation;
+
+namespace Messenger.Transport.Tests.Sctp;
+
+public class AssociationTransferTests
+{
+    private static readonly ushort[] OrderedStreams = [1, 2, 3];
+    private const ushort UnorderedStream = 4;
+    private const ushort ReverseStream = 5;
+
+    internal static SimulatedNetwork Connected(int seed, LinkConditions conditions, SctpAssociationOptions? options = null)
+    {
+        var net = new SimulatedNetwork(seed, conditions, options);
+        net.A.Association.Connect(net.Now);
+        Assert.True(net.RunUntil(() => net.A.Connected && net.B.Connected, TimeSpan.FromMinutes(10)), net.Describe());
+        return net;
+    }
+
+    public static TheoryData<int> Seeds()
+    {
+        var data = new TheoryData<int>();
+        for (var seed = 1; seed <= 60; seed++)
+        {
+            data.Add(seed);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Transfer_LossyDuplicatingReorderingLink_EveryMessageOnceIntactAndOrdered(int seed)
+    {
+        var random = new Random(seed);
+        var conditions = new LinkConditions
+        {
+            Loss = random.NextDouble() * 0.2,
+            Duplication = random.NextDouble() * 0.1,
+            Reordering = random.NextDouble() * 0.3,
+            Bandwidth = random.Next(2) == 0 ? 0 : 2_000_000,
+        };
+        var net = Connected(seed, conditions);
+        var sent = new Dictionary<ushort, int>();
+        foreach (var stream in OrderedStreams.Append(UnorderedStream))
+        {
+            sent[stream] = 0;
+        }
+
+        for (var i = 0; i < 160; i++)
+        {
+            var stream = (ushort)random.Next(1, 5);
+            var size = random.Next(10) switch
+            {
+                < 6 => random.Next(1, 1500),
+                < 9 => random.Next(1500, 20_000),
+                _ => random.Next(20_000, 70_000),
+            };
+            net.A.Association.Send(stream, 53, TestMessages.Create(stream, sent[stream]++, size), new SctpSendOptions(Unordered: stream == UnorderedStream), net.Now);
+        }
+
+        for (var i = 0; i < 30; i++)
+        {
+            net.B.Association.Send(ReverseStream, 51, TestMessages.Create(ReverseStream, i, random.Next(1, 4000)), default, net.Now);
+        }
+
+        var total = sent.Values.Sum();
+        Assert.True(net.RunUntil(() => net.B.ReceivedCount >= total && net.A.ReceivedCount >= 30, TimeSpan.FromMinutes(30)), net.Describe());
+
+        foreach (var stream in OrderedStreams)
+        {
+            var indices = net.B.Received.GetValueOrDefault(stream, []).Select(m => TestMessages.Verify(stream, m)).ToList();
+            Assert.True(Enumerable.Range(0, sent[stream]).SequenceEqual(indices), $"stream {stream} out of order or incomplete; {net.Describe()}");
+        }
+
+        var unordered = net.B.Received.GetValueOrDefault(UnorderedStream, []).Select(m => TestMessages.Verify(UnorderedStream, m)).Order().ToList();
+        Assert.True(Enumerable.Range(0, sent[UnorderedStream]).SequenceEqual(unordered), $"unordered stream lost or duplicated; {net.Describe()}");
+        var reverse = net.A.Received[ReverseStream].Select(m => TestMessages.Verify(ReverseStream, m)).ToList();
+        Assert.True(Enumerable.Range(0, 30).SequenceEqual(reverse), $"reverse stream; {net.Describe()}");
+
+        // Once the last SACKs land, nothing may linger on either side.
+        Assert.True(net.RunUntil(() => net.A.Association.OutstandingChunks == 0 && net.B.Association.OutstandingChunks == 0, TimeSpan.FromMinutes(5)), net.Describe());
+        Assert.Equal(0, net.B.Association.PendingReassemblyFragments);
+        Assert.Equal(0, net.B.Association.PendingOrderedMessages);
+        Assert.Equal(0, net.A.Association.QueuedBytes);
+        Assert.Equal(0, net.A.Association.FlightSize);
+        Assert.Equal(SctpAssociationState.Established, net.A.Association.State);
+    }
+
+    [Fact]
+    public void Transfer_BandwidthLimitedLink_FillsThePipe()
+    {
+        // 1 MB/s bottleneck, 40 ms RTT: 4 MB must take at least 4 s and, with slow start done early, not much more.
+        var net = Connected(11, new LinkConditions { Bandwidth = 1_000_000, Delay = TimeSpan.FromMilliseconds(20) });
+        var start = net.Now;
+        for (var i = 0; i < 64; i++)
+        {
+            net.A.Association.Send(1, 53, TestMessages.Create(1, i, 65536), default, net.Now);
+        }
+
+        Assert.True(net.RunUntil(() => net.B.ReceivedCount == 64, TimeSpan.FromMinutes(1)), net.Describe());
+        var elapsed = (net.Now - start).TotalSeconds;
+        Assert.InRange(elapsed, 64 * 65536 / 1_000_000.0, 6.0);
+    }
+
+    [Fact]
+    public void Transfer_SingleLoss_RecoversByFastRetransmitWithoutTimeout()
+    {
+        var net = Connected(12, LinkConditions.Lossless with { Delay = TimeSpan.FromMilliseconds(10) });
+        var dataPackets = 0;
+        net.DropFilter = (direction, packet) => direction == 0 && packet[12] == 0 && ++dataPackets == 10;
+        for (var i = 0; i < 200; i++)
+        {
+            net.A.Association.Send(1, 53, TestMessages.Create(1, i, 1000), default, net.Now);
+        }
+
+        Assert.True(net.RunUntil(() => net.B.ReceivedCount == 200, TimeSpan.FromMinutes(1)), net.Describe());
+        Assert.True(net.A.Association.FastRetransmits >= 1, "the lost chunk should have been fast-retransmitted");
+        Assert.Equal(0, net.A.Association.RetransmissionTimeouts);
+        Assert.True(Enumerable.Range(0, 200).SequenceEqual(net.B.Received[1].Select(m => TestMessages.Verify(1, m))));
+    }
+
+    [Fact]
+    public void Transfer_PeerVanishes_AbortsAfterMaxRetransmissions()
+    {
+        var net = Connected(13, LinkConditions.Lossless);
+        net.B.Silent = true;
+        net.A.Association.Send(1, 53, TestMessages.Create(1, 0, 100), default, net.Now);
+
+        Assert.True(net.RunUntil(() => net.A.Closed, TimeSpan.FromHours(1)), net.Describe());
+        Assert.Contains(net.A.Events, e => e.Kind == SctpEventKind.Aborted);
+        Assert.Equal(11, net.A.Association.RetransmissionTimeouts);
+    }
+
+    [Fact]
+    public void Send_MessageOfOneByte_Arrives()
+    {
+        var net = Connected(14, LinkConditions.Lossless);
+        net.A.Association.Send(9, 57, [0], default, net.Now);
+        Assert.True(net.RunUntil(() => net.B.ReceivedCount == 1, TimeSpan.FromSeconds(5)), net.Describe());
+        Assert.Equal(new byte[] { 0 }, Assert.Single(net.B.Received[9]));
+        Assert.Equal([57u], net.B.ReceivedPpids);
+    }
+}
