@@ -27,6 +27,9 @@ public sealed partial class SctpAssociation
     private bool _fastRetransmitPending;
     private int _outboundStreamLimit = ushort.MaxValue;
 
+    // RFC 9260 §6.3.1 C4/C5: one chunk at a time is timed, at most one sample per round trip; a timeout cancels it.
+    private OutboundChunk? _rttProbe;
+
     /// <summary>Bytes passed to <see cref="Send"/> not yet put on the wire for the first time.</summary>
     public long QueuedBytes { get; private set; }
 
@@ -38,6 +41,10 @@ public sealed partial class SctpAssociation
     public int OutstandingChunks => _outstanding.Count;
 
     public long RetransmittedChunks { get; private set; }
+
+    internal string DebugState =>
+        $"cumAck {_cumAckPoint}, nextTsn {_nextTsn}, rtxQueue {_retransmitQueue.Count}, scheduler {_scheduler.Count}, current {_current is not null}, " +
+        $"peerRwnd {_peerRwnd}, fastRecovery {_fastRecovery}, t3 {_t3}, front {(_outstanding.Count > 0 ? $"tsn {_outstanding.Front.Tsn} gap {_outstanding.Front.GapAcked} inflight {_outstanding.Front.InFlight} marked {_outstanding.Front.MarkedForRetransmit} abandoned {_outstanding.Front.Abandoned} tx {_outstanding.Front.TransmitCount}" : "none")}";
 
     public long FastRetransmits { get; private set; }
 
@@ -109,6 +116,7 @@ public sealed partial class SctpAssociation
     {
         _outstanding.Clear();
         _retransmitQueue.Clear();
+        _rttProbe = null;
         _outStreams.Clear();
         _scheduler.Clear();
         _current = null;
@@ -247,6 +255,15 @@ public sealed partial class SctpAssociation
 
         chunk.TransmitCount++;
         chunk.SentAt = now;
+        if (chunk.TransmitCount == 1 && _rttProbe is null)
+        {
+            _rttProbe = chunk;
+        }
+        else if (chunk == _rttProbe)
+        {
+            _rttProbe = null;
+        }
+
         chunk.InFlight = true;
         chunk.MissReports = 0;
         _flight += chunk.Length;
@@ -323,6 +340,11 @@ public sealed partial class SctpAssociation
 
             chunk.Abandoned = true;
             chunk.MarkedForRetransmit = false;
+            if (chunk == _rttProbe)
+            {
+                _rttProbe = null;
+            }
+
             if (chunk.InFlight)
             {
                 chunk.InFlight = false;
@@ -533,10 +555,15 @@ public sealed partial class SctpAssociation
 
         chunk.MarkedForRetransmit = false;
 
-        // RFC 9260 §6.3.1 C3 (Karn): only chunks sent once give an RTT sample.
-        if (chunk.TransmitCount == 1)
+        // RFC 9260 §6.3.1 C3 (Karn): only the timed chunk, sent once, gives an RTT sample.
+        if (chunk == _rttProbe)
         {
-            rttSample = now - chunk.SentAt;
+            if (chunk.TransmitCount == 1)
+            {
+                rttSample = now - chunk.SentAt;
+            }
+
+            _rttProbe = null;
         }
 
         return chunk.Length;
@@ -638,6 +665,8 @@ public sealed partial class SctpAssociation
         _cwnd = _mtu;
         _partialBytesAcked = 0;
         _fastRecovery = false;
+        _fastRetransmitPending = false;
+        _rttProbe = null;
         BackOffRto();
         for (var i = 0; i < _outstanding.Count; i++)
         {

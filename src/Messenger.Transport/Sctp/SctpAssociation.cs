@@ -661,13 +661,8 @@ public sealed partial class SctpAssociation
         }
 
         // RFC 9260 §8.3: heartbeats go to an idle path; data in the last interval proves it alive.
-        // With data outstanding, T3 already probes the path.
-        if (_outstanding.Count > 0)
-        {
-            _heartbeatTimer = now + _options.HeartbeatInterval;
-            return;
-        }
-
+        // RFC 9260 §8.3: a path is idle when nothing was sent on it for a heartbeat interval, even with data
+        // outstanding; the HEARTBEAT-ACK then gives a fresh RTT where Karn's rule forbids one from data.
         var idleSince = now - _lastDataSent;
         if (idleSince < _options.HeartbeatInterval)
         {

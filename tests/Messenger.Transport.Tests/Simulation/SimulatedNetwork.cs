@@ -25,7 +25,7 @@ public sealed class SimulatedNetwork
     {
         Seed = seed;
         _random = new Random(seed);
-        var baseOptions = options ?? new SctpAssociationOptions { RtoMin = TimeSpan.FromMilliseconds(100), RtoInitial = TimeSpan.FromMilliseconds(300) };
+        var baseOptions = options ?? new SctpAssociationOptions { RtoMin = TimeSpan.FromMilliseconds(250), RtoInitial = TimeSpan.FromMilliseconds(500) };
         A = new SimulatedPeer("A", baseOptions with { RandomSeed = seed * 2 });
         B = new SimulatedPeer("B", baseOptions with { RandomSeed = (seed * 2) + 1 });
         Conditions = [aToB, bToA];
@@ -113,7 +113,12 @@ public sealed class SimulatedNetwork
     public string Describe() =>
         $"seed {Seed}, t={Now.TotalSeconds:F1}s, {Conditions[0]}; " +
         $"A {A.Association.State} [{string.Join(",", A.Events.Select(e => e.Kind))}] received {A.ReceivedCount}; " +
-        $"B {B.Association.State} [{string.Join(",", B.Events.Select(e => e.Kind))}] received {B.ReceivedCount}";
+        $"B {B.Association.State} [{string.Join(",", B.Events.Select(e => e.Kind))}] received {B.ReceivedCount}; " +
+        $"A->B: {Sender(A)}; B->A: {Sender(B)}; B holds {B.Association.PendingReassemblyFragments} fragments, {B.Association.PendingOrderedMessages} ordered";
+
+    private static string Sender(SimulatedPeer p) =>
+        $"outstanding {p.Association.OutstandingChunks}, flight {p.Association.FlightSize}, cwnd {p.Association.CongestionWindow}, " +
+        $"queued {p.Association.QueuedBytes}, rto {p.Association.Rto.TotalMilliseconds} ms, next {p.Association.NextDeadline}, {p.Association.DebugState}";
 
     public void Run(TimeSpan duration) => RunUntil(() => false, duration);
 
