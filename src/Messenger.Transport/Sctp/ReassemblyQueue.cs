@@ -32,6 +32,10 @@ internal sealed class ReassemblyQueue(Action<ushort, uint, byte[]> deliver)
         }
     }
 
+    internal string DebugState =>
+        string.Join(" ", _fragments.Select(f => $"frag tsn {f.Key} sid {f.Value.StreamId} ssn {f.Value.Ssn} flags {f.Value.Flags};")) +
+        string.Join(" ", _streams.Select(s => $"stream {s.Key} next {s.Value.NextSsn} ready [{string.Join(",", s.Value.Ready.Keys)}];"));
+
     /// <summary>Accepts one new (not duplicate) DATA chunk.</summary>
     public void Add(uint tsn, byte flags, ushort streamId, ushort ssn, uint ppid, ReadOnlySpan<byte> payload)
     {

@@ -43,6 +43,7 @@ public sealed partial class SctpAssociation
     public long RetransmittedChunks { get; private set; }
 
     internal string DebugState =>
+        $"rx [{_reassembly.DebugState}] cum {_tsnTracker?.CumulativeTsn} " +
         $"cumAck {_cumAckPoint}, nextTsn {_nextTsn}, rtxQueue {_retransmitQueue.Count}, scheduler {_scheduler.Count}, current {_current is not null}, " +
         $"peerRwnd {_peerRwnd}, fastRecovery {_fastRecovery}, t3 {_t3}, front {(_outstanding.Count > 0 ? $"tsn {_outstanding.Front.Tsn} gap {_outstanding.Front.GapAcked} inflight {_outstanding.Front.InFlight} marked {_outstanding.Front.MarkedForRetransmit} abandoned {_outstanding.Front.Abandoned} tx {_outstanding.Front.TransmitCount}" : "none")}";
 
@@ -317,8 +318,9 @@ public sealed partial class SctpAssociation
         return offset;
     }
 
-    private static bool ShouldAbandon(OutboundChunk chunk, TimeSpan now) =>
-        chunk.Message.IsPartiallyReliable && (now >= chunk.Message.Expiry || chunk.TransmitCount > chunk.Message.MaxRetransmits);
+    // RFC 3758 §3.3: without FORWARD-TSN on the peer, partial reliability is off and everything is retransmitted.
+    private bool ShouldAbandon(OutboundChunk chunk, TimeSpan now) =>
+        _peerSupportsForwardTsn && chunk.Message.IsPartiallyReliable && (now >= chunk.Message.Expiry || chunk.TransmitCount > chunk.Message.MaxRetransmits);
 
     /// <summary>RFC 3758 §3.5 A3: abandon every chunk of the message and drop its unsent rest.</summary>
     private void AbandonMessage(OutboundMessage message)
@@ -354,6 +356,23 @@ public sealed partial class SctpAssociation
 
         if (_current == message)
         {
+            // The receiver holds the first fragments and would wait for the end forever. Give the missing end a TSN
+            // that is abandoned at birth, so the FORWARD-TSN moves past it and names this SSN (RFC 3758 §3.5 A3).
+            var end = new OutboundChunk
+            {
+                Tsn = _nextTsn++,
+                Message = message,
+                Offset = message.FragmentedBytes,
+                Flags = (byte)(DataChunk.EndFlag | (message.Unordered ? DataChunk.UnorderedFlag : 0)),
+                Abandoned = true,
+            };
+            message.ChunkCount++;
+            _outstanding.PushBack(end);
+            if (_t3 == Never)
+            {
+                _t3 = _lastDataSent + _rto;
+            }
+
             _current = null;
             DropUnsent(message, message.Data.Length - message.FragmentedBytes);
             if (_currentStream is not null)

@@ -93,6 +93,9 @@ public sealed partial class SctpAssociation
 
     internal uint PeerTag => _peerTag;
 
+    /// <summary>The next in-sequence TSN this side expects from the peer.</summary>
+    internal uint ExpectedTsn => (_tsnTracker?.CumulativeTsn ?? 0) + 1;
+
     public bool TryPollEvent(out SctpEvent sctpEvent) => _events.TryDequeue(out sctpEvent);
 
     /// <summary>Starts the four-way handshake by sending INIT (RFC 9260 §5.1 A).</summary>
