@@ -1,0 +1,80 @@
+using Messenger.Contracts.Channels;
+using Messenger.Transport.DataChannels;
+using Messenger.Transport.Sctp;
+
+namespace Messenger.Transport.Tests.DataChannels;
+
+/// <summary>Two connections wired back to back in memory, optionally dropping packets with a seeded Random.</summary>
+public sealed class DataChannelPair : IAsyncDisposable
+{
+    public static readonly SctpAssociationOptions FastTimers = new()
+    {
+        RtoMin = TimeSpan.FromMilliseconds(50),
+        RtoInitial = TimeSpan.FromMilliseconds(200),
+        DelayedAckTimeout = TimeSpan.FromMilliseconds(20),
+    };
+
+    public DataChannelPair(double loss = 0, int seed = 1, int remoteMaxMessageSize = 65536)
+    {
+        var dropAToB = new Random(seed);
+        var dropBToA = new Random(seed + 1);
+        DataChannelConnection? a = null;
+        DataChannelConnection? b = null;
+        a = new DataChannelConnection(
+            new DataChannelConnectionOptions { Sctp = FastTimers, IsDtlsClient = true, RemoteMaxMessageSize = remoteMaxMessageSize },
+            packet =>
+            {
+                // Each sink runs on its own connection's loop, so each Random has one user.
+                if (dropAToB.NextDouble() >= loss)
+                {
+                    b!.ReceivePacket(packet);
+                }
+            });
+        b = new DataChannelConnection(
+            new DataChannelConnectionOptions { Sctp = FastTimers, IsDtlsClient = false, RemoteMaxMessageSize = remoteMaxMessageSize },
+            packet =>
+            {
+                if (dropBToA.NextDouble() >= loss)
+                {
+                    a.ReceivePacket(packet);
+                }
+            });
+        A = a;
+        B = b;
+    }
+
+    public DataChannelConnection A { get; }
+
+    public DataChannelConnection B { get; }
+
+    public async Task StartAsync()
+    {
+        A.Start();
+        B.Start();
+        await Task.WhenAll(A.Connected, B.Connected).WaitAsync(TimeSpan.FromSeconds(20));
+    }
+
+    public static async Task WaitForStateAsync(IDataChannel channel, DataChannelState state)
+    {
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        channel.StateChanged += (_, s) =>
+        {
+            if (s == state)
+            {
+                reached.TrySetResult();
+            }
+        };
+        if (channel.State == state)
+        {
+            return;
+        }
+
+        await reached.Task.WaitAsync(TimeSpan.FromSeconds(20));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await A.DisposeAsync();
+        await B.DisposeAsync();
+    }
+}

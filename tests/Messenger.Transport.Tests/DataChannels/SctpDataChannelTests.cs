@@ -1,0 +1,192 @@
+using System.Text;
+using Messenger.Contracts.Channels;
+using Messenger.Transport.DataChannels;
+using Messenger.Transport.Tests.Simulation;
+
+namespace Messenger.Transport.Tests.DataChannels;
+
+public class SctpDataChannelTests
+{
+    [Fact]
+    public async Task CreateChannel_BothStart_PeerAcceptsWithLabelProtocolAndParityIds()
+    {
+        await using var pair = new DataChannelPair();
+        await pair.StartAsync();
+
+        var local = pair.A.CreateChannel("chat", new DataChannelOptions { Protocol = "messenger-v1" });
+        var remote = await pair.B.AcceptChannelAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        await DataChannelPair.WaitForStateAsync(local, DataChannelState.Open);
+
+        Assert.Equal("chat", remote.Label);
+        Assert.Equal("messenger-v1", remote.Options.Protocol);
+        Assert.Equal(DataChannelState.Open, remote.State);
+        Assert.Equal(0, local.StreamId % 2);
+        Assert.Equal(local.StreamId, remote.StreamId);
+
+        var fromServer = pair.B.CreateChannel("other");
+        Assert.Equal(1, fromServer.StreamId % 2);
+    }
+
+    [Fact]
+    public async Task Send_TextBinaryEmptyAndLarge_ArriveInOrderIntact()
+    {
+        await using var pair = new DataChannelPair();
+        await pair.StartAsync();
+        var local = pair.A.CreateChannel("data");
+        var remote = await pair.B.AcceptChannelAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        await DataChannelPair.WaitForStateAsync(local, DataChannelState.Open);
+
+        var big = TestMessages.Create(1, 7, 60_000);
+        local.SendText("héllo");
+        local.Send([]);
+        local.SendText("");
+        local.Send(big);
+        for (var i = 0; i < 100; i++)
+        {
+            local.Send(TestMessages.Create(1, i, 100 + i));
+        }
+
+        var received = new List<DataChannelMessage>();
+        await foreach (var message in remote.ReceiveAllAsync().WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token))
+        {
+            received.Add(message);
+            if (received.Count == 104)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal("héllo", Encoding.UTF8.GetString(received[0].Data.Span));
+        Assert.True(received[0].IsText);
+        Assert.True(received[1].Data.IsEmpty);
+        Assert.False(received[1].IsText);
+        Assert.True(received[2].Data.IsEmpty);
+        Assert.True(received[2].IsText);
+        Assert.Equal(big, received[3].Data.ToArray());
+        Assert.Equal(Enumerable.Range(0, 100), received.Skip(4).Select(m => TestMessages.Verify(1, m.Data.ToArray())));
+    }
+
+    [Fact]
+    public async Task Send_LossyLink_AllMessagesArriveInOrder()
+    {
+        await using var pair = new DataChannelPair(loss: 0.1, seed: 42);
+        await pair.StartAsync();
+        var local = pair.A.CreateChannel("lossy");
+        var remote = await pair.B.AcceptChannelAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+        await DataChannelPair.WaitForStateAsync(local, DataChannelState.Open);
+
+        for (var i = 0; i < 300; i++)
+        {
+            local.Send(TestMessages.Create(2, i, 10 + (i * 37 % 4000)));
+        }
+
+        var indices = new List<int>();
+        await foreach (var message in remote.ReceiveAllAsync().WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token))
+        {
+            indices.Add(TestMessages.Verify(2, message.Data.ToArray()));
+            if (indices.Count == 300)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(0, 300), indices);
+    }
+
+    [Fact]
+    public async Task BufferedAmount_BurstThenWait_GrowsAtOnceAndDrainsWithoutPolling()
+    {
+        await using var pair = new DataChannelPair();
+        await pair.StartAsync();
+        var local = pair.A.CreateChannel("bulk");
+        var remote = await pair.B.AcceptChannelAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        await DataChannelPair.WaitForStateAsync(local, DataChannelState.Open);
+
+        local.BufferedAmountLowThreshold = 64 * 1024;
+        for (var i = 0; i < 64; i++)
+        {
+            local.Send(new byte[32 * 1024]);
+        }
+
+        // Send only queues: right after the burst, nearly all of it is still buffered.
+        Assert.True(local.BufferedAmount > 1024 * 1024, $"buffered {local.BufferedAmount}");
+        await local.WaitForBufferedAmountLowAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(local.BufferedAmount <= 64 * 1024);
+
+        var count = 0;
+        await foreach (var _ in remote.ReceiveAllAsync().WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token))
+        {
+            if (++count == 64)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(0, local.BufferedAmount);
+    }
+
+    [Fact]
+    public async Task Close_AfterSending_PeerReceivesEverythingThenBothClosed()
+    {
+        await using var pair = new DataChannelPair(loss: 0.05, seed: 7);
+        await pair.StartAsync();
+        var local = pair.A.CreateChannel("closing");
+        var remote = await pair.B.AcceptChannelAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+        await DataChannelPair.WaitForStateAsync(local, DataChannelState.Open);
+
+        for (var i = 0; i < 50; i++)
+        {
+            local.Send(TestMessages.Create(3, i, 2000));
+        }
+
+        var closing = local.CloseAsync().AsTask();
+        Assert.Throws<DataChannelClosedException>(() => local.Send([1]));
+
+        // The receive stream ends by itself once the close has gone through, with every message before it.
+        var indices = new List<int>();
+        await foreach (var message in remote.ReceiveAllAsync().WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token))
+        {
+            indices.Add(TestMessages.Verify(3, message.Data.ToArray()));
+        }
+
+        await closing.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(Enumerable.Range(0, 50), indices);
+        Assert.Equal(DataChannelState.Closed, local.State);
+        Assert.Equal(DataChannelState.Closed, remote.State);
+        await local.WaitForBufferedAmountLowAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
+    public async Task Send_TooLargeOrBeforeOpen_Throws()
+    {
+        await using var pair = new DataChannelPair(remoteMaxMessageSize: 1000);
+        var local = pair.A.CreateChannel("early");
+        Assert.Throws<DataChannelClosedException>(() => local.Send([1, 2, 3]));
+
+        await pair.StartAsync();
+        await DataChannelPair.WaitForStateAsync(local, DataChannelState.Open);
+        Assert.Equal(1000, local.MaxMessageSize);
+        Assert.Throws<ArgumentException>(() => local.Send(new byte[1001]));
+        local.Send(new byte[1000]);
+    }
+
+    [Fact]
+    public async Task DisposeConnection_ClosesChannelsAndEndsReceiveStreams()
+    {
+        var pair = new DataChannelPair();
+        await pair.StartAsync();
+        var local = pair.A.CreateChannel("x");
+        var remote = await pair.B.AcceptChannelAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        await DataChannelPair.WaitForStateAsync(local, DataChannelState.Open);
+
+        await pair.DisposeAsync();
+        Assert.Equal(DataChannelState.Closed, local.State);
+        Assert.Equal(DataChannelState.Closed, remote.State);
+        await foreach (var _ in remote.ReceiveAllAsync())
+        {
+            Assert.Fail("no message was sent");
+        }
+
+        Assert.True(pair.A.Closed.IsCompleted);
+    }
+}
