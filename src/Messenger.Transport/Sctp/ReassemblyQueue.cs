@@ -55,26 +55,8 @@ internal sealed class ReassemblyQueue(Action<ushort, uint, byte[]> deliver)
 
     private void TryAssemble(uint tsn, ushort streamId, ushort ssn, bool unordered)
     {
-        // Walk back to the B fragment and forward to the E fragment; any hole means not complete yet.
-        var first = tsn;
-        while (true)
-        {
-            var f = _fragments[first];
-            if ((f.Flags & DataChunk.BeginFlag) != 0)
-            {
-                break;
-            }
-
-            if (!_fragments.TryGetValue(first - 1, out var previous) || !SameMessage(previous, streamId, ssn, unordered))
-            {
-                return;
-            }
-
-            first--;
-        }
-
+        // Walk forward to the E fragment first: with in-order arrival the hole right after us ends the check at once.
         var last = tsn;
-        int total;
         while ((_fragments[last].Flags & DataChunk.EndFlag) == 0)
         {
             if (!_fragments.TryGetValue(last + 1, out var next) || !SameMessage(next, streamId, ssn, unordered) ||
@@ -86,6 +68,18 @@ internal sealed class ReassemblyQueue(Action<ushort, uint, byte[]> deliver)
             last++;
         }
 
+        var first = tsn;
+        while ((_fragments[first].Flags & DataChunk.BeginFlag) == 0)
+        {
+            if (!_fragments.TryGetValue(first - 1, out var previous) || !SameMessage(previous, streamId, ssn, unordered))
+            {
+                return;
+            }
+
+            first--;
+        }
+
+        int total;
         total = 0;
         for (var t = first; t != last + 1; t++)
         {

@@ -451,14 +451,30 @@ public sealed partial class SctpAssociation
         return offset + chunk.WriteTo(packet[offset..]);
     }
 
-    private void OnSack(SackChunk sack, TimeSpan now)
+    // Reads the SACK straight from the packet (RFC 9260 §3.3.4) so the hot path allocates nothing.
+    private void OnSack(ReadOnlySpan<byte> value, TimeSpan now)
+    {
+        if (value.Length < 12)
+        {
+            throw new SctpParseException($"SACK is {value.Length} bytes, needs 12.");
+        }
+
+        int gaps = BinaryPrimitives.ReadUInt16BigEndian(value[8..]);
+        int duplicates = BinaryPrimitives.ReadUInt16BigEndian(value[10..]);
+        if (value.Length != 12 + (4 * gaps) + (4 * duplicates))
+        {
+            throw new SctpParseException($"SACK claims {gaps} gap blocks and {duplicates} duplicates but is {value.Length} bytes.");
+        }
+
+        OnSack(BinaryPrimitives.ReadUInt32BigEndian(value), BinaryPrimitives.ReadUInt32BigEndian(value[4..]), value.Slice(12, 4 * gaps), now);
+    }
+
+    private void OnSack(uint cumulative, uint advertisedWindow, ReadOnlySpan<byte> gapBlocks, TimeSpan now)
     {
         if (State is SctpAssociationState.Closed or SctpAssociationState.CookieWait or SctpAssociationState.CookieEchoed)
         {
             return;
         }
-
-        var cumulative = sack.CumulativeTsnAck;
 
         // RFC 9260 §6.2.1 D i): a SACK older than the cumulative ack point is out of date.
         if (SerialNumber.Less(cumulative, _cumAckPoint))
@@ -487,8 +503,10 @@ public sealed partial class SctpAssociation
         _cumAckPoint = cumulative;
 
         var highestNewlyAcked = cumulative;
-        foreach (var (start, end) in sack.GapBlocks)
+        for (var g = 0; g < gapBlocks.Length; g += 4)
         {
+            var start = BinaryPrimitives.ReadUInt16BigEndian(gapBlocks[g..]);
+            var end = BinaryPrimitives.ReadUInt16BigEndian(gapBlocks[(g + 2)..]);
             if (start > end || start == 0)
             {
                 continue;
@@ -539,7 +557,7 @@ public sealed partial class SctpAssociation
         }
 
         // RFC 9260 §6.2.1: the peer's window minus what is still in flight.
-        _peerRwnd = Math.Max(0, sack.AdvertisedReceiverWindow - _flight);
+        _peerRwnd = Math.Max(0, advertisedWindow - _flight);
 
         // RFC 9260 §6.3.2 R2/R3: stop T3 when nothing is outstanding, restart it when the cumulative ack moves.
         if (_outstanding.Count == 0)

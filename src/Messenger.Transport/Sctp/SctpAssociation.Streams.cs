@@ -284,7 +284,7 @@ public sealed partial class SctpAssociation
         // RFC 9260 §9.2: the SHUTDOWN's cumulative TSN ack acknowledges our data like a SACK would.
         if (SerialNumber.GreaterOrEqual(shutdown.CumulativeTsnAck, _cumAckPoint) && SerialNumber.Less(shutdown.CumulativeTsnAck, _nextTsn))
         {
-            OnSack(new SackChunk { CumulativeTsnAck = shutdown.CumulativeTsnAck, AdvertisedReceiverWindow = (uint)Math.Min(uint.MaxValue, _peerRwnd + _flight) }, now);
+            OnSack(shutdown.CumulativeTsnAck, (uint)Math.Min(uint.MaxValue, _peerRwnd + _flight), [], now);
         }
 
         switch (State)

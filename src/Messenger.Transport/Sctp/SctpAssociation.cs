@@ -231,7 +231,7 @@ public sealed partial class SctpAssociation
                     OnData(flags, value, now);
                     break;
                 case ChunkType.Sack:
-                    OnSack(SackChunk.Parse(value), now);
+                    OnSack(value, now);
                     break;
                 case ChunkType.Init:
                     OnInit(InitChunk.Parse(isAck: false, value), now);

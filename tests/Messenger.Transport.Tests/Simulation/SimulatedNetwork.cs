@@ -1,3 +1,4 @@
+using System.Buffers;
 using Messenger.Transport.Sctp;
 
 namespace Messenger.Transport.Tests.Simulation;
@@ -95,8 +96,10 @@ public sealed class SimulatedNetwork
                 var target = delivery.ToA ? A : B;
                 if (!target.Silent)
                 {
-                    target.Association.HandlePacket(delivery.Packet, Now);
+                    target.Association.HandlePacket(delivery.Packet.AsSpan(0, delivery.Length), Now);
                 }
+
+                ArrayPool<byte>.Shared.Return(delivery.Packet);
             }
 
             foreach (var peer in (SimulatedPeer[])[A, B])
@@ -167,9 +170,11 @@ public sealed class SimulatedNetwork
                 arrival += TimeSpan.FromTicks((long)(_random.NextDouble() * c.ReorderJitter.Ticks));
             }
 
-            _inFlight.Enqueue(new Delivery(direction == 1, packet.ToArray()), (arrival, _sequence++));
+            var copy = ArrayPool<byte>.Shared.Rent(packet.Length);
+            packet.CopyTo(copy);
+            _inFlight.Enqueue(new Delivery(direction == 1, copy, packet.Length), (arrival, _sequence++));
         }
     }
 
-    private readonly record struct Delivery(bool ToA, byte[] Packet);
+    private readonly record struct Delivery(bool ToA, byte[] Packet, int Length);
 }

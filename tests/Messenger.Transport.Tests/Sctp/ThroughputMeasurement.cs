@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using Messenger.Transport.Sctp;
+using Messenger.Transport.Tests.Simulation;
+using Xunit.Abstractions;
+
+namespace Messenger.Transport.Tests.Sctp;
+
+[CollectionDefinition(nameof(ThroughputMeasurement), DisableParallelization = true)]
+public sealed class ThroughputCollection;
+
+/// <summary>
+/// Prints simulated-transfer throughput per second of process CPU time. A measurement, not a timed assertion:
+/// it only checks that every byte arrived. Runs alone so other tests do not share the CPU clock.
+/// </summary>
+[Collection(nameof(ThroughputMeasurement))]
+public class ThroughputMeasurement(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData(0.0, 200)]
+    [InlineData(0.01, 100)]
+    public void Transfer_BulkOneDirection_ReportsMegabytesPerCpuSecond(double loss, int megabytes)
+    {
+        // Warm up first so tiered JIT has optimised the hot paths before the clock starts.
+        Measure(loss, 16, report: false);
+        Measure(loss, megabytes, report: true);
+    }
+
+    private void Measure(double loss, int megabytes, bool report)
+    {
+        var options = new SctpAssociationOptions { RtoMin = TimeSpan.FromMilliseconds(50), RtoInitial = TimeSpan.FromMilliseconds(200) };
+        var net = AssociationTransferTests.Connected(77, new LinkConditions { Loss = loss, Delay = TimeSpan.FromMilliseconds(1) }, options);
+        net.B.KeepMessages = false;
+        const int messageSize = 64 * 1024;
+        var total = (long)megabytes * 1024 * 1024 / messageSize;
+        var sent = 0L;
+        var payload = new byte[messageSize];
+
+        // Keep a few MB queued, as an application awaiting the buffered-amount-low signal would.
+        net.OnStep = n =>
+        {
+            while (sent < total && n.A.Association.QueuedBytes < 4 * 1024 * 1024)
+            {
+                n.A.Association.Send(1, 53, payload.ToArray(), default, n.Now);
+                sent++;
+            }
+        };
+
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var wall = Stopwatch.StartNew();
+        Assert.True(net.RunUntil(() => net.B.ReceivedCount == total, TimeSpan.FromHours(1)), net.Describe());
+        wall.Stop();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+
+        Assert.Equal(total * messageSize, net.B.ReceivedBytes);
+        var mb = net.B.ReceivedBytes / (1024.0 * 1024.0);
+        if (!report)
+        {
+            return;
+        }
+
+        output.WriteLine(
+            $"loss {loss:P0}: {mb:F0} MiB in {cpu.TotalSeconds:F2} s CPU ({mb / cpu.TotalSeconds:F0} MiB/s CPU), " +
+            $"{wall.Elapsed.TotalSeconds:F2} s wall, {net.Now.TotalSeconds:F1} s virtual, {net.PacketsSent} packets, " +
+            $"{net.A.Association.RetransmittedChunks} retransmitted chunks, {net.A.Association.FastRetransmits} fast retransmits, {net.A.Association.RetransmissionTimeouts} T3");
+    }
+}
