@@ -1,4 +1,3 @@
-using System.Buffers;
 using Messenger.Transport.Sctp;
 
 namespace Messenger.Transport.Tests.Simulation;
@@ -9,7 +8,12 @@ namespace Messenger.Transport.Tests.Simulation;
 /// </summary>
 public sealed class SimulatedNetwork
 {
+    // Packets on the plain path arrive in send order, so a FIFO per direction suffices; only jittered ones need the heap.
     private readonly PriorityQueue<Delivery, (TimeSpan, long)> _inFlight = new();
+    private readonly Queue<(TimeSpan Arrival, Delivery Delivery)>[] _fifo = [new(), new()];
+
+    // Thousands of packets can be in flight at once, more than ArrayPool.Shared keeps; recycle our own buffers.
+    private readonly Stack<byte[]> _spare = new();
     private readonly Random _random;
     private readonly byte[] _buffer = new byte[65536];
     private readonly TimeSpan[] _linkFree = new TimeSpan[2];
@@ -72,6 +76,14 @@ public sealed class SimulatedNetwork
                 next = head.Item1;
             }
 
+            foreach (var fifo in _fifo)
+            {
+                if (fifo.TryPeek(out var first) && first.Arrival < next)
+                {
+                    next = first.Arrival;
+                }
+            }
+
             if (next > end)
             {
                 Now = end;
@@ -90,16 +102,15 @@ public sealed class SimulatedNetwork
             }
 
             Now = next > Now ? next : Now;
-            while (_inFlight.TryPeek(out var delivery, out var when) && when.Item1 <= Now)
+            while (TryTakeDue(out var delivery))
             {
-                _inFlight.Dequeue();
                 var target = delivery.ToA ? A : B;
                 if (!target.Silent)
                 {
                     target.Association.HandlePacket(delivery.Packet.AsSpan(0, delivery.Length), Now);
                 }
 
-                ArrayPool<byte>.Shared.Return(delivery.Packet);
+                _spare.Push(delivery.Packet);
             }
 
             foreach (var peer in (SimulatedPeer[])[A, B])
@@ -122,6 +133,40 @@ public sealed class SimulatedNetwork
     private static string Sender(SimulatedPeer p) =>
         $"outstanding {p.Association.OutstandingChunks}, flight {p.Association.FlightSize}, cwnd {p.Association.CongestionWindow}, " +
         $"queued {p.Association.QueuedBytes}, rto {p.Association.Rto.TotalMilliseconds} ms, next {p.Association.NextDeadline}, {p.Association.DebugState}";
+
+    private bool TryTakeDue(out Delivery delivery)
+    {
+        // Take the earliest due packet among the heap and both FIFOs, so ordering matches a single timeline.
+        var best = -1;
+        var bestTime = TimeSpan.MaxValue;
+        if (_inFlight.TryPeek(out _, out var head) && head.Item1 <= Now)
+        {
+            best = 2;
+            bestTime = head.Item1;
+        }
+
+        for (var i = 0; i < 2; i++)
+        {
+            if (_fifo[i].TryPeek(out var first) && first.Arrival <= Now && first.Arrival < bestTime)
+            {
+                best = i;
+                bestTime = first.Arrival;
+            }
+        }
+
+        switch (best)
+        {
+            case 2:
+                delivery = _inFlight.Dequeue();
+                return true;
+            case 0 or 1:
+                delivery = _fifo[best].Dequeue().Delivery;
+                return true;
+            default:
+                delivery = default;
+                return false;
+        }
+    }
 
     public void Run(TimeSpan duration) => RunUntil(() => false, duration);
 
@@ -165,14 +210,23 @@ public sealed class SimulatedNetwork
         for (var i = 0; i < copies; i++)
         {
             var arrival = start + c.Delay;
-            if (_random.NextDouble() < c.Reordering)
+            var jittered = _random.NextDouble() < c.Reordering;
+            if (jittered)
             {
                 arrival += TimeSpan.FromTicks((long)(_random.NextDouble() * c.ReorderJitter.Ticks));
             }
 
-            var copy = ArrayPool<byte>.Shared.Rent(packet.Length);
+            var copy = packet.Length <= 2048 && _spare.TryPop(out var spare) ? spare : new byte[Math.Max(2048, packet.Length)];
             packet.CopyTo(copy);
-            _inFlight.Enqueue(new Delivery(direction == 1, copy, packet.Length), (arrival, _sequence++));
+            var delivery = new Delivery(direction == 1, copy, packet.Length);
+            if (jittered)
+            {
+                _inFlight.Enqueue(delivery, (arrival, _sequence++));
+            }
+            else
+            {
+                _fifo[direction].Enqueue((arrival, delivery));
+            }
         }
     }
 
