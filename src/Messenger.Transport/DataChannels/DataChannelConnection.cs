@@ -72,6 +72,18 @@ public sealed class DataChannelConnection : IAsyncDisposable
 
     private TimeSpan Now => _time.GetElapsedTime(_epoch);
 
+    /// <summary>Channels not yet fully closed; a closed channel's stream id is free again.</summary>
+    internal int OpenChannelCount
+    {
+        get
+        {
+            lock (_channelsGate)
+            {
+                return _channels.Count;
+            }
+        }
+    }
+
     /// <summary>Starts the SCTP handshake. Both peers may call it; INIT collision is handled (RFC 9260 §5.2.1).</summary>
     public void Start() => Post(new LoopWork(WorkKind.Start));
 

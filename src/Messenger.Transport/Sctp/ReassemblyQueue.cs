@@ -18,6 +18,8 @@ internal sealed class ReassemblyQueue(Action<ushort, uint, byte[]> deliver)
 
     public int PendingFragments => _fragments.Count;
 
+    public int StreamCount => _streams.Count;
+
     public int PendingOrderedMessages
     {
         get

@@ -42,6 +42,11 @@ public sealed partial class SctpAssociation
 
     public long RetransmittedChunks { get; private set; }
 
+    /// <summary>Outgoing streams with state kept (a queue or a non-zero SSN); a reset stream is forgotten.</summary>
+    internal int OutboundStreamCount => _outStreams.Count;
+
+    internal int InboundStreamCount => _reassembly.StreamCount;
+
     internal string DebugState =>
         $"rx [{_reassembly.DebugState}] cum {_tsnTracker?.CumulativeTsn} " +
         $"cumAck {_cumAckPoint}, nextTsn {_nextTsn}, rtxQueue {_retransmitQueue.Count}, scheduler {_scheduler.Count}, current {_current is not null}, " +

@@ -154,6 +154,9 @@ public class SctpDataChannelTests
         Assert.Equal(DataChannelState.Closed, local.State);
         Assert.Equal(DataChannelState.Closed, remote.State);
         await local.WaitForBufferedAmountLowAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(1));
+        await remote.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, pair.A.OpenChannelCount);
+        Assert.Equal(0, pair.B.OpenChannelCount);
     }
 
     [Fact]

@@ -53,5 +53,11 @@ public class StreamResetTests
             TimeSpan.FromMinutes(10)), net.Describe());
         Assert.Single(net.A.Received[3]);
         Assert.Single(net.B.Received[3]);
+
+        // Nothing is kept for a stream both sides reset.
+        Assert.Equal(0, net.A.Association.OutboundStreamCount);
+        Assert.Equal(0, net.B.Association.OutboundStreamCount);
+        Assert.Equal(0, net.A.Association.InboundStreamCount);
+        Assert.Equal(0, net.B.Association.InboundStreamCount);
     }
 }
