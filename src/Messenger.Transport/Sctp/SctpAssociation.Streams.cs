@@ -34,6 +34,8 @@ public sealed partial class SctpAssociation
         }
     }
 
+    internal uint NextRequestSequenceForTest => _nextRequestSequence;
+
     private bool IsResetInFlight(ushort streamId) => _pendingResetRequest is { } r && Array.IndexOf(r.Streams, streamId) >= 0;
 
     private void StartResetIfReady(TimeSpan now)
@@ -120,7 +122,10 @@ public sealed partial class SctpAssociation
                 case ReConfigResponse.ParameterType:
                     OnReConfigResponse(ReConfigResponse.Parse(parameter), now);
                     break;
-                case 14 or 15 or 17 or 18 when parameter.Value.Length >= 4:
+                case IncomingResetRequest.ParameterType:
+                    OnIncomingResetRequestParameter(IncomingResetRequest.Parse(parameter));
+                    break;
+                case 15 or 17 or 18 when parameter.Value.Length >= 4:
                     // RFC 6525 §4.2-4.6 requests we do not implement are denied, keeping the sequence in step.
                     var sequence = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(parameter.Value);
                     if (sequence == _peerNextRequestSequence)
@@ -165,6 +170,33 @@ public sealed partial class SctpAssociation
         }
 
         _reconfigResponse = new ReConfigResponse(request.RequestSequence, result).ToParameter();
+    }
+
+    private void OnIncomingResetRequestParameter(IncomingResetRequest request)
+    {
+        if (request.RequestSequence == _peerNextRequestSequence)
+        {
+            // RFC 6525 §5.2.3: the answer is our own Outgoing SSN Reset Request, whose response sequence names this one.
+            _peerNextRequestSequence++;
+            _lastIncomingResult = ReConfigResult.SuccessPerformed;
+            var streams = request.Streams.Length > 0 ? request.Streams : [.. _outStreams.Keys];
+            foreach (var id in streams)
+            {
+                if (!_resetQueue.Contains(id))
+                {
+                    _resetQueue.Add(id);
+                }
+            }
+
+            if (streams.Length == 0)
+            {
+                _reconfigResponse = new ReConfigResponse(request.RequestSequence, ReConfigResult.SuccessNothingToDo).ToParameter();
+            }
+        }
+        else if (request.RequestSequence != _peerNextRequestSequence - 1)
+        {
+            _reconfigResponse = new ReConfigResponse(request.RequestSequence, ReConfigResult.ErrorBadSequenceNumber).ToParameter();
+        }
     }
 
     private void TryPerformDeferredReset()

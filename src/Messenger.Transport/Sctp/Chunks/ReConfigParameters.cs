@@ -40,6 +40,41 @@ internal sealed record OutgoingResetRequest(uint RequestSequence, uint ResponseS
     }
 }
 
+/// <summary>Incoming SSN Reset Request (RFC 6525 §4.2): the peer asks us to reset our outgoing streams.</summary>
+internal sealed record IncomingResetRequest(uint RequestSequence, ushort[] Streams)
+{
+    public const ushort ParameterType = 14;
+
+    public SctpParameter ToParameter()
+    {
+        var value = new byte[4 + (2 * Streams.Length)];
+        BinaryPrimitives.WriteUInt32BigEndian(value, RequestSequence);
+        for (var i = 0; i < Streams.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(value.AsSpan(4 + (2 * i)), Streams[i]);
+        }
+
+        return new SctpParameter(ParameterType, value);
+    }
+
+    public static IncomingResetRequest Parse(SctpParameter parameter)
+    {
+        var v = parameter.Value.AsSpan();
+        if (parameter.Type != ParameterType || v.Length < 4 || v.Length % 2 != 0)
+        {
+            throw new SctpParseException($"Incoming SSN Reset Request is {v.Length} bytes, needs 4 plus 2 per stream.");
+        }
+
+        var streams = new ushort[(v.Length - 4) / 2];
+        for (var i = 0; i < streams.Length; i++)
+        {
+            streams[i] = BinaryPrimitives.ReadUInt16BigEndian(v[(4 + (2 * i))..]);
+        }
+
+        return new IncomingResetRequest(BinaryPrimitives.ReadUInt32BigEndian(v), streams);
+    }
+}
+
 /// <summary>Re-configuration Response (RFC 6525 §4.4).</summary>
 internal sealed record ReConfigResponse(uint ResponseSequence, ReConfigResult Result)
 {
