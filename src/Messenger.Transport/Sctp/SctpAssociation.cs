@@ -261,7 +261,7 @@ public sealed partial class SctpAssociation
                     OnShutdown(ShutdownChunk.Parse(value), now);
                     break;
                 case ChunkType.ShutdownAck:
-                    OnShutdownAck();
+                    OnShutdownAck(tag);
                     break;
                 case ChunkType.ShutdownComplete:
                     OnShutdownComplete();

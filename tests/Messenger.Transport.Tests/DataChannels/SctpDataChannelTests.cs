@@ -192,4 +192,42 @@ public class SctpDataChannelTests
 
         Assert.True(pair.A.Closed.IsCompleted);
     }
+
+    [Fact]
+    public async Task CreateChannel_UnorderedNoRetransmitsOverLossyLink_PeerSeesOptionsAndLaterMessagesFlow()
+    {
+        await using var pair = new DataChannelPair(loss: 0.2, seed: 99);
+        await pair.StartAsync();
+        var local = pair.A.CreateChannel("telemetry", new DataChannelOptions { Ordered = false, MaxRetransmits = 0 });
+        var remote = await pair.B.AcceptChannelAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+        await DataChannelPair.WaitForStateAsync(local, DataChannelState.Open);
+        Assert.False(remote.Options.Ordered);
+        Assert.Equal(0, remote.Options.MaxRetransmits);
+
+        for (var i = 0; i < 200; i++)
+        {
+            local.Send(TestMessages.Create(5, i, 300));
+        }
+
+        // A reliable marker afterwards proves nothing waits behind the abandoned messages.
+        var marker = pair.A.CreateChannel("marker");
+        var remoteMarker = await pair.B.AcceptChannelAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+        await DataChannelPair.WaitForStateAsync(marker, DataChannelState.Open);
+        marker.SendText("done");
+        await foreach (var m in remoteMarker.ReceiveAllAsync().WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token))
+        {
+            Assert.Equal("done", Encoding.UTF8.GetString(m.Data.Span));
+            break;
+        }
+
+        var got = new List<int>();
+        await local.CloseAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        await foreach (var m in remote.ReceiveAllAsync())
+        {
+            got.Add(TestMessages.Verify(5, m.Data.ToArray()));
+        }
+
+        Assert.Equal(got.Count, got.Distinct().Count());
+        Assert.InRange(got.Count, 1, 199);
+    }
 }

@@ -33,6 +33,20 @@ public class ShutdownAndAbortTests
     }
 
     [Fact]
+    public void Shutdown_CompleteLost_PeerStillClosesGracefully()
+    {
+        var net = AssociationTransferTests.Connected(508, LinkConditions.Lossless);
+        var dropped = false;
+        net.DropFilter = (direction, packet) => direction == 0 && packet[12] == (byte)ChunkType.ShutdownComplete && !dropped && (dropped = true);
+        net.A.Association.Shutdown(net.Now);
+
+        Assert.True(net.RunUntil(() => net.A.Closed && net.B.Closed, TimeSpan.FromMinutes(2)), net.Describe());
+        Assert.True(dropped);
+        Assert.Contains(net.B.Events, e => e.Kind == SctpEventKind.Closed);
+        Assert.DoesNotContain(net.B.Events, e => e.Kind == SctpEventKind.Aborted);
+    }
+
+    [Fact]
     public void Shutdown_BothSidesAtOnce_BothClose()
     {
         var net = AssociationTransferTests.Connected(504, LinkConditions.Lossless);
