@@ -128,6 +128,23 @@ public class AssociationHandshakeTests
         Assert.False(net.B.Connected);
     }
 
+    [Fact]
+    public void Connect_PeerRestarts_SurvivorReportsRestartAndBothExchangeData()
+    {
+        var net = new SimulatedNetwork(6, LinkConditions.Lossless);
+        net.A.Association.Connect(net.Now);
+        Assert.True(net.RunUntil(() => net.A.Connected && net.B.Connected, Limit));
+        net.B.Association.Send(2, 53, TestMessages.Create(2, 0, 500), default, net.Now);
+        Assert.True(net.RunUntil(() => net.A.ReceivedCount == 1, Limit));
+
+        // RFC 9260 §5.2.2/§5.2.4 case A: a new INIT reaches an established peer, which restarts its side.
+        net.RestartA(1000);
+        net.A.Association.Connect(net.Now);
+        Assert.True(net.RunUntil(() => net.A.Connected && net.B.Events.Exists(e => e.Kind == SctpEventKind.Restarted), Limit), net.Describe());
+        Assert.Equal(SctpAssociationState.Established, net.B.Association.State);
+        AssertCanExchange(net, net.Describe());
+    }
+
     internal static void AssertCanExchange(SimulatedNetwork net, string context)
     {
         net.A.Association.Send(1, 53, TestMessages.Create(1, 0, 3000), default, net.Now);

@@ -45,11 +45,17 @@ public class ThroughputMeasurement(ITestOutputHelper output)
             }
         };
 
+        var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        var gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var wall = Stopwatch.StartNew();
         Assert.True(net.RunUntil(() => net.B.ReceivedCount == total, TimeSpan.FromHours(1)), net.Describe());
         wall.Stop();
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+
+        // The messages themselves are allocated twice (the sender's copy and the delivered array); the rest is overhead.
+        var overheadPerPacket = (allocated - (2.0 * total * messageSize)) / net.PacketsSent;
 
         Assert.Equal(total * messageSize, net.B.ReceivedBytes);
         var mb = net.B.ReceivedBytes / (1024.0 * 1024.0);
@@ -61,6 +67,7 @@ public class ThroughputMeasurement(ITestOutputHelper output)
         output.WriteLine(
             $"loss {loss:P0}: {mb:F0} MiB in {cpu.TotalSeconds:F2} s CPU ({mb / cpu.TotalSeconds:F0} MiB/s CPU), " +
             $"{wall.Elapsed.TotalSeconds:F2} s wall, {net.Now.TotalSeconds:F1} s virtual, {net.PacketsSent} packets, " +
-            $"{net.A.Association.RetransmittedChunks} retransmitted chunks, {net.A.Association.FastRetransmits} fast retransmits, {net.A.Association.RetransmissionTimeouts} T3");
+            $"{net.A.Association.RetransmittedChunks} retransmitted chunks, {net.A.Association.FastRetransmits} fast retransmits, {net.A.Association.RetransmissionTimeouts} T3, " +
+            $"{overheadPerPacket:F0} bytes allocated per packet beyond the messages, GCs {GC.CollectionCount(0) - gcBefore.Item1}/{GC.CollectionCount(1) - gcBefore.Item2}/{GC.CollectionCount(2) - gcBefore.Item3}");
     }
 }

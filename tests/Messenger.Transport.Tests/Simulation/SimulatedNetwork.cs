@@ -31,6 +31,7 @@ public sealed class SimulatedNetwork
         Seed = seed;
         _random = new Random(seed);
         var baseOptions = options ?? new SctpAssociationOptions { RtoMin = TimeSpan.FromMilliseconds(250), RtoInitial = TimeSpan.FromMilliseconds(500) };
+        BaseOptions = baseOptions;
         A = new SimulatedPeer("A", baseOptions with { RandomSeed = seed * 2 });
         B = new SimulatedPeer("B", baseOptions with { RandomSeed = (seed * 2) + 1 });
         Conditions = [aToB, bToA];
@@ -38,7 +39,12 @@ public sealed class SimulatedNetwork
 
     public int Seed { get; }
 
-    public SimulatedPeer A { get; }
+    private SctpAssociationOptions BaseOptions { get; }
+
+    /// <summary>Replaces A with a brand-new association, as if its process restarted; packets in flight still arrive.</summary>
+    public void RestartA(int seed) => A = new SimulatedPeer("A'", BaseOptions with { RandomSeed = seed });
+
+    public SimulatedPeer A { get; private set; }
 
     public SimulatedPeer B { get; }
 
