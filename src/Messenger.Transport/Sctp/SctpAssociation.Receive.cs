@@ -63,7 +63,11 @@ public sealed partial class SctpAssociation
         var payload = value[12..];
 
         // RFC 9260 §6.2: with no buffer left, drop DATA beyond the next expected TSN; it will be retransmitted.
-        var full = _reassembly.BufferedBytes + payload.Length > _options.ReceiveWindow && tsn != _tsnTracker.CumulativeTsn + 1;
+        // The next expected TSN is still taken when full, so held data can always complete; a peer ignoring our
+        // window cannot push memory past the window plus one maximal message.
+        var buffered = _reassembly.BufferedBytes + payload.Length;
+        var full = (buffered > _options.ReceiveWindow && tsn != _tsnTracker.CumulativeTsn + 1) ||
+            buffered > _options.ReceiveWindow + _options.MaxReceiveMessageSize;
         if (!_tsnTracker.InWindow(tsn) || full)
         {
             _sackImmediate = true;

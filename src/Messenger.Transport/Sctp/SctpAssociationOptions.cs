@@ -16,6 +16,12 @@ public sealed record SctpAssociationOptions
 
     public ushort Streams { get; init; } = 65535;
 
+    /// <summary>
+    /// The largest message we accept (our SDP a=max-message-size). Reassembly memory is capped at the receive window
+    /// plus this, whatever the peer does.
+    /// </summary>
+    public int MaxReceiveMessageSize { get; init; } = 256 * 1024;
+
     /// <summary>RFC 9260 §16: RTO.Initial 1 s.</summary>
     public TimeSpan RtoInitial { get; init; } = TimeSpan.FromSeconds(1);
 

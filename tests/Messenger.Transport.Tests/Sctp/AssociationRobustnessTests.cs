@@ -121,4 +121,23 @@ public class AssociationRobustnessTests
         Assert.True(net.RunUntil(() => net.B.Events.Exists(e => e.Kind == SctpEventKind.IncomingStreamsReset), TimeSpan.FromSeconds(10)), net.Describe());
         Assert.Equal([(ushort)4], net.B.Events.First(e => e.Kind == SctpEventKind.IncomingStreamsReset).Streams!);
     }
+
+    [Fact]
+    public void HandlePacket_PeerSendsEndlessMessageIgnoringWindow_MemoryStaysBounded()
+    {
+        var options = new SctpAssociationOptions { ReceiveWindow = 64 * 1024, MaxReceiveMessageSize = 16 * 1024, RandomSeed = 3 };
+        var net = AssociationTransferTests.Connected(603, LinkConditions.Lossless, options);
+        var b = net.B.Association;
+        var tsn = b.ExpectedTsn;
+
+        // A hostile peer: in-order fragments of one message that never ends, far beyond the advertised window.
+        for (var i = 0; i < 200; i++)
+        {
+            var chunk = new DataChunk { DataFlags = i == 0 ? DataChunk.BeginFlag : (byte)0, Tsn = tsn++, StreamId = 1, PayloadProtocolId = 53, Payload = new byte[1000] };
+            b.HandlePacket(new SctpPacket { SourcePort = 5000, DestinationPort = 5000, VerificationTag = b.LocalTag, Chunks = { chunk } }.Serialize(), net.Now);
+        }
+
+        // 1000-byte fragments: at most (64 KiB + 16 KiB) / 1000 = 81 held, and the window itself (66) is filled.
+        Assert.InRange(b.PendingReassemblyFragments, 66, 81);
+    }
 }
