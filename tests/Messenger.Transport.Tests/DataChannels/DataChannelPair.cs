@@ -27,6 +27,15 @@ public sealed class DataChannelPair : IAsyncDisposable
                 // Each sink runs on its own connection's loop, so each Random has one user.
                 if (dropAToB.NextDouble() >= loss)
                 {
+                    lock (_held)
+                    {
+                        if (_paused)
+                        {
+                            _held.Enqueue(packet.ToArray());
+                            return;
+                        }
+                    }
+
                     b!.ReceivePacket(packet);
                 }
             });
@@ -43,7 +52,31 @@ public sealed class DataChannelPair : IAsyncDisposable
         B = b;
     }
 
+    private readonly Queue<byte[]> _held = new();
+    private bool _paused;
+
     public DataChannelConnection A { get; }
+
+    /// <summary>Holds packets from A to B until <see cref="ResumeAToB"/>, as a stalled path would.</summary>
+    public void PauseAToB()
+    {
+        lock (_held)
+        {
+            _paused = true;
+        }
+    }
+
+    public void ResumeAToB()
+    {
+        lock (_held)
+        {
+            _paused = false;
+            while (_held.TryDequeue(out var packet))
+            {
+                B.ReceivePacket(packet);
+            }
+        }
+    }
 
     public DataChannelConnection B { get; }
 
