@@ -172,67 +172,77 @@ public sealed class DataChannelConnection : IAsyncDisposable
 
     private async Task RunAsync()
     {
-        await foreach (var work in _work.Reader.ReadAllAsync().ConfigureAwait(false))
+        var reader = _work.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            // Handle what has queued up, then send once: packets get bundled and SACKs cover the whole batch.
             var now = Now;
-            switch (work.Kind)
+            for (var handled = 0; handled < 256 && reader.TryRead(out var work); handled++)
             {
-                case WorkKind.Packet:
-                    _association.HandlePacket(work.Buffer.AsSpan(0, work.Length), now);
-                    ArrayPool<byte>.Shared.Return(work.Buffer!);
-                    break;
-                case WorkKind.Timer:
-                    _scheduled = TimeSpan.MaxValue;
-                    _association.HandleTimeout(now);
-                    break;
-                case WorkKind.Start:
-                    if (_association.State == SctpAssociationState.Closed)
-                    {
-                        _association.Connect(now);
-                    }
-
-                    break;
-                case WorkKind.Send:
-                    SendOnLoop(work.Channel!, work.Ppid, work.Buffer!, now);
-                    break;
-                case WorkKind.Open:
-                    var open = work.Channel!.Options;
-                    var type = (open.MaxRetransmits, open.MaxPacketLifeTime) switch
-                    {
-                        (not null, _) => DataChannelType.PartialReliableRexmit,
-                        (_, not null) => DataChannelType.PartialReliableTimed,
-                        _ => DataChannelType.Reliable,
-                    };
-                    var reliability = (uint)(open.MaxRetransmits ?? (int)(open.MaxPacketLifeTime?.TotalMilliseconds ?? 0));
-                    var message = new DcepOpen(open.Ordered ? type : (DataChannelType)((byte)type | 0x80), open.Priority, reliability, work.Channel.Label, open.Protocol);
-                    SendControl(work.Channel.StreamId, message.Serialize(), now);
-                    break;
-                case WorkKind.Close:
-                    BeginClose(work.Channel!);
-                    break;
-                case WorkKind.Shutdown:
-                    if (_association.State is SctpAssociationState.Established)
-                    {
-                        _association.Shutdown(now);
-                    }
-                    else if (_association.State is SctpAssociationState.CookieWait or SctpAssociationState.CookieEchoed)
-                    {
-                        _association.Abort("Closed before the association was established.");
-                    }
-                    else if (_association.State == SctpAssociationState.Closed)
-                    {
-                        OnAssociationEnded(null);
-                    }
-
-                    break;
-                case WorkKind.Abort:
-                    _association.Abort("The connection was disposed.");
-                    break;
-                default:
-                    break;
+                Handle(work, now);
             }
 
             Drain(now);
+        }
+    }
+
+    private void Handle(LoopWork work, TimeSpan now)
+    {
+        switch (work.Kind)
+        {
+            case WorkKind.Packet:
+                _association.HandlePacket(work.Buffer.AsSpan(0, work.Length), now);
+                ArrayPool<byte>.Shared.Return(work.Buffer!);
+                break;
+            case WorkKind.Timer:
+                _scheduled = TimeSpan.MaxValue;
+                _association.HandleTimeout(now);
+                break;
+            case WorkKind.Start:
+                if (_association.State == SctpAssociationState.Closed)
+                {
+                    _association.Connect(now);
+                }
+
+                break;
+            case WorkKind.Send:
+                SendOnLoop(work.Channel!, work.Ppid, work.Buffer!, now);
+                break;
+            case WorkKind.Open:
+                var open = work.Channel!.Options;
+                var type = (open.MaxRetransmits, open.MaxPacketLifeTime) switch
+                {
+                    (not null, _) => DataChannelType.PartialReliableRexmit,
+                    (_, not null) => DataChannelType.PartialReliableTimed,
+                    _ => DataChannelType.Reliable,
+                };
+                var reliability = (uint)(open.MaxRetransmits ?? (int)(open.MaxPacketLifeTime?.TotalMilliseconds ?? 0));
+                var message = new DcepOpen(open.Ordered ? type : (DataChannelType)((byte)type | 0x80), open.Priority, reliability, work.Channel.Label, open.Protocol);
+                SendControl(work.Channel.StreamId, message.Serialize(), now);
+                break;
+            case WorkKind.Close:
+                BeginClose(work.Channel!);
+                break;
+            case WorkKind.Shutdown:
+                if (_association.State is SctpAssociationState.Established)
+                {
+                    _association.Shutdown(now);
+                }
+                else if (_association.State is SctpAssociationState.CookieWait or SctpAssociationState.CookieEchoed)
+                {
+                    _association.Abort("Closed before the association was established.");
+                }
+                else if (_association.State == SctpAssociationState.Closed)
+                {
+                    OnAssociationEnded(null);
+                }
+
+                break;
+            case WorkKind.Abort:
+                _association.Abort("The connection was disposed.");
+                break;
+            default:
+                break;
         }
     }
 

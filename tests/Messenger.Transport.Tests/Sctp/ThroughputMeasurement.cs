@@ -72,4 +72,53 @@ public class ThroughputMeasurement(ITestOutputHelper output)
             $"{net.A.Association.RetransmittedChunks} retransmitted chunks, {net.A.Association.FastRetransmits} fast retransmits, {net.A.Association.RetransmissionTimeouts} T3, " +
             $"{overheadPerPacket:F0} bytes allocated per packet beyond the messages, GCs {GC.CollectionCount(0) - gcBefore.Item1}/{GC.CollectionCount(1) - gcBefore.Item2}/{GC.CollectionCount(2) - gcBefore.Item3}");
     }
+
+    [Fact]
+    public async Task Channel_InMemoryPairWithBackpressure_ReportsMegabytesPerSecond()
+    {
+        // The whole stack on real threads: channel API, event loops, associations, an in-memory link.
+        await using var pair = new DataChannels.DataChannelPair();
+        await pair.StartAsync();
+        var local = pair.A.CreateChannel("bulk");
+        var remote = await pair.B.AcceptChannelAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        await DataChannels.DataChannelPair.WaitForStateAsync(local, Contracts.Channels.DataChannelState.Open);
+        const int messageSize = 64 * 1024;
+        const int count = 1024;
+        local.BufferedAmountLowThreshold = 1024 * 1024;
+        var payload = new byte[messageSize];
+
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var wall = Stopwatch.StartNew();
+        var receive = Task.Run(async () =>
+        {
+            long bytes = 0;
+            var messages = 0;
+            await foreach (var m in remote.ReceiveAllAsync())
+            {
+                bytes += m.Data.Length;
+                if (++messages == count)
+                {
+                    break;
+                }
+            }
+
+            return bytes;
+        });
+        for (var i = 0; i < count; i++)
+        {
+            if (local.BufferedAmount > 4 * 1024 * 1024)
+            {
+                await local.WaitForBufferedAmountLowAsync();
+            }
+
+            local.Send(payload);
+        }
+
+        var received = await receive.WaitAsync(TimeSpan.FromMinutes(2));
+        wall.Stop();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        Assert.Equal((long)count * messageSize, received);
+        var mb = received / (1024.0 * 1024.0);
+        output.WriteLine($"channel pair: {mb:F0} MiB in {wall.Elapsed.TotalSeconds:F2} s wall ({mb / wall.Elapsed.TotalSeconds:F0} MiB/s), {cpu.TotalSeconds:F2} s CPU ({mb / cpu.TotalSeconds:F0} MiB/s CPU)");
+    }
 }
