@@ -25,7 +25,7 @@ public sealed partial class SctpAssociation
     private void OnMessageReassembled(ushort streamId, uint ppid, byte[] data) =>
         _events.Enqueue(new SctpEvent(SctpEventKind.MessageReceived, streamId, ppid, data));
 
-    private void OnData(byte flags, ReadOnlySpan<byte> value, TimeSpan now)
+    private void OnData(byte flags, ReadOnlySpan<byte> value)
     {
         if (value.Length < 12)
         {
@@ -79,7 +79,6 @@ public sealed partial class SctpAssociation
         var ssn = BinaryPrimitives.ReadUInt16BigEndian(value[6..]);
         var ppid = BinaryPrimitives.ReadUInt32BigEndian(value[8..]);
         _reassembly.Add(tsn, flags, streamId, ssn, ppid, payload);
-        _ = now;
     }
 
     private void OnForwardTsn(ForwardTsnChunk forward)

@@ -697,7 +697,7 @@ public sealed partial class SctpAssociation
         }
 
         RetransmissionTimeouts++;
-        if (!CountError(now, "Data went unacknowledged past Association.Max.Retrans."))
+        if (!CountError("Data went unacknowledged past Association.Max.Retrans."))
         {
             return;
         }

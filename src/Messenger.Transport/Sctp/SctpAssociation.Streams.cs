@@ -34,7 +34,7 @@ public sealed partial class SctpAssociation
         }
     }
 
-    internal uint NextRequestSequenceForTest => _nextRequestSequence;
+    internal uint NextRequestSequence => _nextRequestSequence;
 
     private bool IsResetInFlight(ushort streamId) => _pendingResetRequest is { } r && Array.IndexOf(r.Streams, streamId) >= 0;
 
@@ -363,7 +363,7 @@ public sealed partial class SctpAssociation
     private void OnT2Expired(TimeSpan now)
     {
         _t2 = Never;
-        if (!CountError(now, "The peer did not complete the shutdown."))
+        if (!CountError("The peer did not complete the shutdown."))
         {
             return;
         }

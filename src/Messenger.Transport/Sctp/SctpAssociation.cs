@@ -41,6 +41,10 @@ public sealed partial class SctpAssociation
     private TimeSpan _rttVar;
     private bool _rttMeasured;
     private int _errorCount;
+    private bool _closedForGood;
+    private ulong _heartbeatNonce;
+    private bool _heartbeatDue;
+    private TimeSpan _lastDataSent;
 
     public SctpAssociation(SctpAssociationOptions options)
     {
@@ -181,7 +185,7 @@ public sealed partial class SctpAssociation
             if (_pendingResetRequest is not null)
             {
                 _reconfigRequestDue = true;
-                CountError(now, "The peer did not answer a stream reset.");
+                CountError("The peer did not answer a stream reset.");
             }
         }
     }
@@ -228,7 +232,7 @@ public sealed partial class SctpAssociation
             switch ((ChunkType)type)
             {
                 case ChunkType.Data:
-                    OnData(flags, value, now);
+                    OnData(flags, value);
                     break;
                 case ChunkType.Sack:
                     OnSack(value, now);
@@ -628,8 +632,6 @@ public sealed partial class SctpAssociation
         _closedForGood = true;
     }
 
-    private bool _closedForGood;
-
     private void OnHeartbeat(HeartbeatChunk heartbeat)
     {
         if (_peerTag != 0)
@@ -651,10 +653,6 @@ public sealed partial class SctpAssociation
         UpdateRtt(now - TimeSpan.FromTicks(BinaryPrimitives.ReadInt64BigEndian(info)));
     }
 
-    private ulong _heartbeatNonce;
-    private bool _heartbeatDue;
-    private TimeSpan _lastDataSent;
-
     private void OnHeartbeatTimer(TimeSpan now)
     {
         _heartbeatTimer = Never;
@@ -673,7 +671,7 @@ public sealed partial class SctpAssociation
             return;
         }
 
-        if (_heartbeatNonce != 0 && !CountError(now, "The peer stopped answering heartbeats."))
+        if (_heartbeatNonce != 0 && !CountError("The peer stopped answering heartbeats."))
         {
             return;
         }
@@ -684,9 +682,8 @@ public sealed partial class SctpAssociation
     }
 
     /// <summary>Counts a retransmission failure; aborts and returns false past Association.Max.Retrans (RFC 9260 §8.1).</summary>
-    private bool CountError(TimeSpan now, string reason)
+    private bool CountError(string reason)
     {
-        _ = now;
         if (++_errorCount > _options.MaxAssociationRetransmits)
         {
             Abort(reason);

@@ -114,7 +114,7 @@ public class AssociationRobustnessTests
 
         // B asks A (RFC 6525 §4.2) to reset A's outgoing stream 4; A answers by resetting it.
         var b = net.B.Association;
-        var request = new IncomingResetRequest(b.NextRequestSequenceForTest, [4]);
+        var request = new IncomingResetRequest(b.NextRequestSequence, [4]);
         var packet = new SctpPacket { SourcePort = 5000, DestinationPort = 5000, VerificationTag = net.A.Association.LocalTag, Chunks = { new ReConfigChunk([request.ToParameter()]) } };
         net.A.Association.HandlePacket(packet.Serialize(), net.Now);
 

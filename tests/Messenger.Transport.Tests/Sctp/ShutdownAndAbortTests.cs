@@ -101,12 +101,12 @@ public class ShutdownAndAbortTests
         return packet.Serialize();
     }
 
-    // B's next expected TSN is the peer's initial TSN plus what it already received, which here is nothing.
-    private static DataChunk Data(SctpAssociation receiver, int index)
+    // A DATA chunk carrying exactly the TSN the receiver expects next.
+    private static DataChunk Data(SctpAssociation receiver, int index) => new()
     {
-        _ = receiver;
-        return new DataChunk { DataFlags = DataChunk.BeginFlag | DataChunk.EndFlag, Tsn = NextTsnOf(receiver), StreamId = 1, Payload = TestMessages.Create(1, index, 20) };
-    }
-
-    private static uint NextTsnOf(SctpAssociation receiver) => receiver.ExpectedTsn;
+        DataFlags = DataChunk.BeginFlag | DataChunk.EndFlag,
+        Tsn = receiver.ExpectedTsn,
+        StreamId = 1,
+        Payload = TestMessages.Create(1, index, 20),
+    };
 }
