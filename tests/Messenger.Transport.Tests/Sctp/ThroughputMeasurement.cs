@@ -18,19 +18,21 @@ public sealed class ThroughputCollection;
 public class ThroughputMeasurement(ITestOutputHelper output)
 {
     [Theory]
-    [InlineData(0.0, 200)]
-    [InlineData(0.01, 100)]
-    public void Transfer_BulkOneDirection_ReportsMegabytesPerCpuSecond(double loss, int megabytes)
+    [InlineData(0.0, 200, 1, 0)]
+    [InlineData(0.01, 100, 1, 0)]
+    [InlineData(0.01, 100, 20, 50_000_000)]
+    public void Transfer_BulkOneDirection_ReportsMegabytesPerCpuSecond(double loss, int megabytes, int delayMs, long bandwidth)
     {
         // Warm up first so tiered JIT has optimised the hot paths before the clock starts.
-        Measure(loss, 16, report: false);
-        Measure(loss, megabytes, report: true);
+        var link = new LinkConditions { Loss = loss, Delay = TimeSpan.FromMilliseconds(delayMs), Bandwidth = bandwidth };
+        Measure(link, 16, report: false);
+        Measure(link, megabytes, report: true);
     }
 
-    private void Measure(double loss, int megabytes, bool report)
+    private void Measure(LinkConditions link, int megabytes, bool report)
     {
         var options = new SctpAssociationOptions { RtoMin = TimeSpan.FromMilliseconds(50), RtoInitial = TimeSpan.FromMilliseconds(200) };
-        var net = AssociationTransferTests.Connected(77, new LinkConditions { Loss = loss, Delay = TimeSpan.FromMilliseconds(1) }, options);
+        var net = AssociationTransferTests.Connected(77, link, options);
         net.B.KeepMessages = false;
         const int messageSize = 64 * 1024;
         var total = (long)megabytes * 1024 * 1024 / messageSize;
@@ -67,7 +69,7 @@ public class ThroughputMeasurement(ITestOutputHelper output)
         }
 
         output.WriteLine(
-            $"loss {loss:P0}: {mb:F0} MiB in {cpu.TotalSeconds:F2} s CPU ({mb / cpu.TotalSeconds:F0} MiB/s CPU), " +
+            $"{link}: {mb:F0} MiB in {cpu.TotalSeconds:F2} s CPU ({mb / cpu.TotalSeconds:F0} MiB/s CPU), " +
             $"{wall.Elapsed.TotalSeconds:F2} s wall, {net.Now.TotalSeconds:F1} s virtual, {net.PacketsSent} packets, " +
             $"{net.A.Association.RetransmittedChunks} retransmitted chunks, {net.A.Association.FastRetransmits} fast retransmits, {net.A.Association.RetransmissionTimeouts} T3, " +
             $"{overheadPerPacket:F0} bytes allocated per packet beyond the messages, GCs {GC.CollectionCount(0) - gcBefore.Item1}/{GC.CollectionCount(1) - gcBefore.Item2}/{GC.CollectionCount(2) - gcBefore.Item3}");
