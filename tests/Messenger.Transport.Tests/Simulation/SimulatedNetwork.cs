@@ -57,6 +57,9 @@ public sealed class SimulatedNetwork
     /// <summary>Drops a packet when it returns true; arguments are the direction (0 = A to B) and the packet.</summary>
     public Func<int, byte[], bool>? DropFilter { get; set; }
 
+    /// <summary>Called on every step right after both peers sent what they could; sees flight sizes at their peak.</summary>
+    public Action<SimulatedNetwork>? AfterSend { get; set; }
+
     /// <summary>Called on every step, before waiting; lets a test feed data as the sender drains.</summary>
     public Action<SimulatedNetwork>? OnStep { get; set; }
 
@@ -69,6 +72,7 @@ public sealed class SimulatedNetwork
             OnStep?.Invoke(this);
             Flush(A, 0);
             Flush(B, 1);
+            AfterSend?.Invoke(this);
             if (done())
             {
                 return true;
