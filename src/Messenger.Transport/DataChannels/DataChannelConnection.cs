@@ -45,6 +45,7 @@ public sealed class DataChannelConnection : IAsyncDisposable
     private readonly Task _loop;
     private TimeSpan _scheduled = TimeSpan.MaxValue;
     private int _nextStreamId;
+    private long _consumedPending;
 
     public DataChannelConnection(DataChannelConnectionOptions options, SctpPacketSink sink)
     {
@@ -168,6 +169,15 @@ public sealed class DataChannelConnection : IAsyncDisposable
 
     internal void PostClose(SctpDataChannel channel) => Post(new LoopWork(WorkKind.Close, Channel: channel));
 
+    /// <summary>Called from any thread as the application reads; batched into one loop item at a time.</summary>
+    internal void ReportConsumed(long bytes)
+    {
+        if (Interlocked.Add(ref _consumedPending, bytes) == bytes)
+        {
+            Post(new LoopWork(WorkKind.Consumed));
+        }
+    }
+
     private void Post(LoopWork work) => _work.Writer.TryWrite(work);
 
     private async Task RunAsync()
@@ -237,6 +247,9 @@ public sealed class DataChannelConnection : IAsyncDisposable
                     OnAssociationEnded(null);
                 }
 
+                break;
+            case WorkKind.Consumed:
+                _association.MarkConsumed(Interlocked.Exchange(ref _consumedPending, 0));
                 break;
             case WorkKind.Abort:
                 _association.Abort("The connection was disposed.");
@@ -384,6 +397,13 @@ public sealed class DataChannelConnection : IAsyncDisposable
     private void OnMessage(ushort streamId, uint ppid, byte[] data, TimeSpan now)
     {
         var channel = Find(streamId);
+        var isUserData = ppid is DataChannelPpid.String or DataChannelPpid.Binary or DataChannelPpid.StringEmpty or DataChannelPpid.BinaryEmpty;
+        if (!isUserData || channel is null || channel.State == DataChannelState.Closed)
+        {
+            // Only messages queued for a reader hold the receive window; everything else is consumed here.
+            _association.MarkConsumed(data.Length);
+        }
+
         switch (ppid)
         {
             case DataChannelPpid.Dcep when data.Length > 0 && data[0] == DcepOpen.MessageType:
@@ -513,6 +533,7 @@ public sealed class DataChannelConnection : IAsyncDisposable
         Close,
         Shutdown,
         Abort,
+        Consumed,
     }
 
     private readonly record struct LoopWork(WorkKind Kind, byte[]? Buffer = null, int Length = 0, SctpDataChannel? Channel = null, uint Ppid = 0);

@@ -20,6 +20,8 @@ public sealed class SctpDataChannel : IDataChannel
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource? _lowWaiter;
     private long _bufferedAmount;
+    private long _unreadBytes;
+    private int _unreadReleased;
     private long _threshold;
     private int _state = (int)DataChannelState.Connecting;
 
@@ -118,6 +120,14 @@ public sealed class SctpDataChannel : IDataChannel
     {
         await foreach (var message in _incoming.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
+            // Reading is what reopens the SCTP receive window, so a slow reader slows the sender (empty = 1 wire byte).
+            var wireBytes = Math.Max(1, message.Data.Length);
+            if (Volatile.Read(ref _unreadReleased) == 0)
+            {
+                Interlocked.Add(ref _unreadBytes, -wireBytes);
+                _connection.ReportConsumed(wireBytes);
+            }
+
             yield return message;
         }
     }
@@ -148,7 +158,11 @@ public sealed class SctpDataChannel : IDataChannel
         return true;
     }
 
-    internal void Deliver(DataChannelMessage message) => _incoming.Writer.TryWrite(message);
+    internal void Deliver(DataChannelMessage message)
+    {
+        Interlocked.Add(ref _unreadBytes, Math.Max(1, message.Data.Length));
+        _incoming.Writer.TryWrite(message);
+    }
 
     internal void OnBytesSent(long bytes)
     {
@@ -180,6 +194,17 @@ public sealed class SctpDataChannel : IDataChannel
     {
         var previous = (DataChannelState)Interlocked.Exchange(ref _state, (int)DataChannelState.Closed);
         _incoming.Writer.TryComplete();
+
+        // Messages nobody reads after the close must not keep the association's receive window shut.
+        if (Interlocked.Exchange(ref _unreadReleased, 1) == 0)
+        {
+            var unread = Interlocked.Exchange(ref _unreadBytes, 0);
+            if (unread > 0)
+            {
+                _connection.ReportConsumed(unread);
+            }
+        }
+
         Interlocked.Exchange(ref _bufferedAmount, 0);
         ReleaseLowWaiterIfLow();
         if (previous != DataChannelState.Closed)

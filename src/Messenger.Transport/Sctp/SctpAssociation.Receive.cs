@@ -16,14 +16,42 @@ public sealed partial class SctpAssociation
     private bool _sackImmediate;
     private bool _dataInPacket;
     private int _packetsSinceSack;
+    private long _unconsumedBytes;
+    private long _lastAdvertisedWindow;
 
     /// <summary>Fragments and out-of-order messages held for reassembly; zero when nothing is pending.</summary>
     public int PendingReassemblyFragments => _reassembly.PendingFragments;
 
     public int PendingOrderedMessages => _reassembly.PendingOrderedMessages;
 
-    private void OnMessageReassembled(ushort streamId, uint ppid, byte[] data) =>
+    /// <summary>Bytes of delivered messages the owner has not yet reported read with <see cref="MarkConsumed"/>.</summary>
+    public long UnconsumedBytes => _unconsumedBytes;
+
+    // What we may advertise: the window minus data held for reassembly and messages the application has not read.
+    private long AvailableWindow => Math.Max(0, _options.ReceiveWindow - _reassembly.BufferedBytes - _unconsumedBytes);
+
+    /// <summary>
+    /// Reports that the application has taken <paramref name="bytes"/> of received messages, which reopens the
+    /// advertised receive window: a slow reader thereby slows the sender instead of piling up memory. The owner
+    /// must call it for every <see cref="SctpEventKind.MessageReceived"/>, at once if it does not queue messages.
+    /// </summary>
+    public void MarkConsumed(long bytes)
+    {
+        _unconsumedBytes = Math.Max(0, _unconsumedBytes - bytes);
+
+        // RFC 9260 §6.2: once the window has opened noticeably since the last SACK, tell a held-back sender now.
+        if (_tsnTracker is not null && AvailableWindow - _lastAdvertisedWindow >= Math.Min(_options.ReceiveWindow / 2, 64 * 1024))
+        {
+            _ackPending = true;
+            _sackImmediate = true;
+        }
+    }
+
+    private void OnMessageReassembled(ushort streamId, uint ppid, byte[] data)
+    {
+        _unconsumedBytes += data.Length;
         _events.Enqueue(new SctpEvent(SctpEventKind.MessageReceived, streamId, ppid, data));
+    }
 
     private void OnData(byte flags, ReadOnlySpan<byte> value)
     {
@@ -65,7 +93,7 @@ public sealed partial class SctpAssociation
         // RFC 9260 §6.2: with no buffer left, drop DATA beyond the next expected TSN; it will be retransmitted.
         // The next expected TSN is still taken when full, so held data can always complete; a peer ignoring our
         // window cannot push memory past the window plus one maximal message.
-        var buffered = _reassembly.BufferedBytes + payload.Length;
+        var buffered = _reassembly.BufferedBytes + _unconsumedBytes + payload.Length;
         var full = (buffered > _options.ReceiveWindow && tsn != _tsnTracker.CumulativeTsn + 1) ||
             buffered > _options.ReceiveWindow + _options.MaxReceiveMessageSize;
         if (!_tsnTracker.InWindow(tsn) || full)
@@ -135,7 +163,8 @@ public sealed partial class SctpAssociation
         d[1] = 0;
         BinaryPrimitives.WriteUInt16BigEndian(d[2..], (ushort)length);
         BinaryPrimitives.WriteUInt32BigEndian(d[4..], tracker.CumulativeTsn);
-        var window = Math.Max(0, _options.ReceiveWindow - _reassembly.BufferedBytes);
+        var window = AvailableWindow;
+        _lastAdvertisedWindow = window;
         BinaryPrimitives.WriteUInt32BigEndian(d[8..], (uint)window);
         BinaryPrimitives.WriteUInt16BigEndian(d[12..], (ushort)gapCount);
         BinaryPrimitives.WriteUInt16BigEndian(d[14..], (ushort)dupCount);

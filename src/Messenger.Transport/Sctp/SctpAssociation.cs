@@ -470,6 +470,7 @@ public sealed partial class SctpAssociation
             _control.Clear();
             ResetSendState();
             _reassembly.Clear();
+            _unconsumedBytes = 0;
             SetUpPeerFromCookie(cookie);
             State = SctpAssociationState.Established;
             _events.Enqueue(new SctpEvent(SctpEventKind.Restarted));
@@ -619,6 +620,7 @@ public sealed partial class SctpAssociation
         _t1 = _t2 = _t3 = _delayedAck = _heartbeatTimer = _reconfigTimer = Never;
         DropAllSendState();
         _reassembly.Clear();
+        _unconsumedBytes = 0;
         _peerTag = 0;
         _tsnTracker = null;
         _ackPending = false;

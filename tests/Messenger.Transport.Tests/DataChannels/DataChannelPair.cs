@@ -14,14 +14,15 @@ public sealed class DataChannelPair : IAsyncDisposable
         DelayedAckTimeout = TimeSpan.FromMilliseconds(20),
     };
 
-    public DataChannelPair(double loss = 0, int seed = 1, int remoteMaxMessageSize = 65536)
+    public DataChannelPair(double loss = 0, int seed = 1, int remoteMaxMessageSize = 65536, SctpAssociationOptions? sctp = null)
     {
+        var sctpOptions = sctp ?? FastTimers;
         var dropAToB = new Random(seed);
         var dropBToA = new Random(seed + 1);
         DataChannelConnection? a = null;
         DataChannelConnection? b = null;
         a = new DataChannelConnection(
-            new DataChannelConnectionOptions { Sctp = FastTimers, IsDtlsClient = true, RemoteMaxMessageSize = remoteMaxMessageSize },
+            new DataChannelConnectionOptions { Sctp = sctpOptions, IsDtlsClient = true, RemoteMaxMessageSize = remoteMaxMessageSize },
             packet =>
             {
                 // Each sink runs on its own connection's loop, so each Random has one user.
@@ -40,7 +41,7 @@ public sealed class DataChannelPair : IAsyncDisposable
                 }
             });
         b = new DataChannelConnection(
-            new DataChannelConnectionOptions { Sctp = FastTimers, IsDtlsClient = false, RemoteMaxMessageSize = remoteMaxMessageSize },
+            new DataChannelConnectionOptions { Sctp = sctpOptions, IsDtlsClient = false, RemoteMaxMessageSize = remoteMaxMessageSize },
             packet =>
             {
                 if (dropBToA.NextDouble() >= loss)

@@ -235,4 +235,39 @@ public class SctpDataChannelTests
         Assert.Equal(got.Count, got.Distinct().Count());
         Assert.InRange(got.Count, 1, 199);
     }
+
+    [Fact]
+    public async Task Receive_SlowReader_HoldsTheSenderBackThenEverythingArrives()
+    {
+        // A 128 KiB receive window: while nobody reads on B, A can hand only about that much to the network.
+        var sctp = DataChannelPair.FastTimers with { ReceiveWindow = 128 * 1024, MaxReceiveMessageSize = 64 * 1024 };
+        await using var pair = new DataChannelPair(sctp: sctp);
+        await pair.StartAsync();
+        var local = pair.A.CreateChannel("slow");
+        var remote = await pair.B.AcceptChannelAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        await DataChannelPair.WaitForStateAsync(local, DataChannelState.Open);
+
+        const int count = 64;
+        for (var i = 0; i < count; i++)
+        {
+            local.Send(TestMessages.Create(6, i, 64 * 1024));
+        }
+
+        await Task.Delay(500);
+        var unsent = local.BufferedAmount;
+        Assert.True(unsent >= (count * 64 * 1024) - (512 * 1024), $"only {unsent} bytes are still buffered; the window did not hold the sender back");
+
+        var indices = new List<int>();
+        await foreach (var message in remote.ReceiveAllAsync().WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token))
+        {
+            indices.Add(TestMessages.Verify(6, message.Data.ToArray()));
+            if (indices.Count == count)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(0, count), indices);
+        Assert.Equal(0, local.BufferedAmount);
+    }
 }

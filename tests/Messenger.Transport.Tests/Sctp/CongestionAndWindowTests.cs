@@ -73,4 +73,28 @@ public class CongestionAndWindowTests
         Assert.Equal(1200, net.A.Association.CongestionWindow);
         Assert.Equal(rtoBefore * 2, net.A.Association.Rto);
     }
+
+    [Fact]
+    public void Receive_ApplicationStopsReading_WindowClosesThenReopens()
+    {
+        var options = new SctpAssociationOptions { ReceiveWindow = 64 * 1024, MaxReceiveMessageSize = 16 * 1024, RtoMin = TimeSpan.FromMilliseconds(250), RtoInitial = TimeSpan.FromMilliseconds(500) };
+        var net = AssociationTransferTests.Connected(705, LinkConditions.Lossless, options);
+        net.B.ConsumeAtOnce = false;
+        for (var i = 0; i < 256; i++)
+        {
+            net.A.Association.Send(1, 53, TestMessages.Create(1, i, 4096), default, net.Now);
+        }
+
+        net.Run(TimeSpan.FromSeconds(30));
+
+        // Unread messages count against the window: B holds at most the window plus one probe's worth.
+        Assert.InRange(net.B.Association.UnconsumedBytes, 60 * 1024, (64 + 16) * 1024);
+        Assert.True(net.A.Association.QueuedBytes > 512 * 1024, $"sender queue {net.A.Association.QueuedBytes}");
+
+        // The application catches up: a window update lets the rest flow.
+        net.B.Association.MarkConsumed(net.B.Association.UnconsumedBytes);
+        net.B.ConsumeAtOnce = true;
+        Assert.True(net.RunUntil(() => net.B.ReceivedCount == 256, TimeSpan.FromMinutes(5)), net.Describe());
+        Assert.Equal(Enumerable.Range(0, 256), net.B.Received[1].Select(m => TestMessages.Verify(1, m)));
+    }
 }

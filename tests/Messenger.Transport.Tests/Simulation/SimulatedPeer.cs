@@ -29,6 +29,9 @@ public sealed class SimulatedPeer(string name, SctpAssociationOptions options)
     /// <summary>When false, received messages are counted but not kept (throughput runs).</summary>
     public bool KeepMessages { get; set; } = true;
 
+    /// <summary>When false the application "does not read": nothing is reported consumed, so the window closes.</summary>
+    public bool ConsumeAtOnce { get; set; } = true;
+
     /// <summary>A silent peer swallows everything, as if it vanished.</summary>
     public bool Silent { get; set; }
 
@@ -36,6 +39,11 @@ public sealed class SimulatedPeer(string name, SctpAssociationOptions options)
     {
         if (e.Kind == SctpEventKind.MessageReceived)
         {
+            if (ConsumeAtOnce)
+            {
+                Association.MarkConsumed(e.Data!.Length);
+            }
+
             ReceivedCount++;
             if (KeepMessages)
             {
