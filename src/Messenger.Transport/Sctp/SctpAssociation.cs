@@ -68,7 +68,7 @@ public sealed partial class SctpAssociation
 
         _rto = options.RtoInitial;
         _localTag = NewTag();
-        _localInitialTsn = NewTag();
+        _localInitialTsn = options.InitialTsn ?? NewTag();
         _reassembly = new ReassemblyQueue(OnMessageReassembled);
         ResetSendState();
     }
@@ -360,7 +360,7 @@ public sealed partial class SctpAssociation
             default:
                 // RFC 9260 §5.2.2: an unexpected INIT gets fresh values; its COOKIE-ECHO will be a restart.
                 tag = NewTag();
-                initialTsn = NewTag();
+                initialTsn = _options.InitialTsn ?? NewTag();
                 break;
         }
 

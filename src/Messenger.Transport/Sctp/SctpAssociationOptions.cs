@@ -44,6 +44,9 @@ public sealed record SctpAssociationOptions
     /// <summary>RFC 9260 §16: Association.Max.Retrans 10.</summary>
     public int MaxAssociationRetransmits { get; init; } = 10;
 
+    /// <summary>A fixed initial TSN instead of a random one; tests use it to cross the 2^32 wrap.</summary>
+    public uint? InitialTsn { get; init; }
+
     /// <summary>When set, tags, TSNs and the cookie secret come from this seed, so simulations replay exactly.</summary>
     public int? RandomSeed { get; init; }
 }

@@ -142,4 +142,53 @@ public class AssociationTransferTests
         Assert.Equal(new byte[] { 0 }, Assert.Single(net.B.Received[9]));
         Assert.Equal([57u], net.B.ReceivedPpids);
     }
+
+    [Theory]
+    [InlineData(800, 0.0)]
+    [InlineData(801, 0.2)]
+    [InlineData(802, 0.15)]
+    public void Transfer_TsnsCrossTheWrap_EverythingArrivesInOrder(int seed, double loss)
+    {
+        // RFC 9260 §1.6: TSNs are serial numbers; start 100 below 2^32 so acks, gaps and FORWARD-TSN all cross zero.
+        var options = new SctpAssociationOptions { InitialTsn = uint.MaxValue - 100, RtoMin = TimeSpan.FromMilliseconds(250), RtoInitial = TimeSpan.FromMilliseconds(500) };
+        var net = Connected(seed, new LinkConditions { Loss = loss, Duplication = 0.05, Reordering = 0.3 }, options);
+        for (var i = 0; i < 150; i++)
+        {
+            net.A.Association.Send(1, 53, TestMessages.Create(1, i, 1500), default, net.Now);
+            net.A.Association.Send(2, 53, TestMessages.Create(2, i, 700), new SctpSendOptions(Unordered: true, MaxRetransmits: 0), net.Now);
+        }
+
+        Assert.True(net.RunUntil(() => net.B.Received.TryGetValue(1, out var got) && got.Count == 150, TimeSpan.FromMinutes(20)), net.Describe());
+        Assert.Equal(Enumerable.Range(0, 150), net.B.Received[1].Select(m => TestMessages.Verify(1, m)));
+        Assert.True(net.RunUntil(() => net.A.Association.OutstandingChunks == 0 && net.B.Association.PendingReassemblyFragments == 0, TimeSpan.FromMinutes(5)), net.Describe());
+        Assert.True(net.B.Association.ExpectedTsn < 1000, $"TSNs did not wrap: next expected {net.B.Association.ExpectedTsn}");
+    }
+
+    [Fact]
+    public void Transfer_MoreThan65536MessagesOnOneStream_SsnWrapsAndOrderHolds()
+    {
+        var net = Connected(803, LinkConditions.Lossless with { Reordering = 0.2 });
+        net.B.KeepMessages = false;
+        var next = 0;
+        var outOfOrder = 0;
+        const int count = 70_000;
+        var expected = 0;
+        net.OnStep = n =>
+        {
+            while (next < count && n.A.Association.QueuedBytes < 64 * 1024)
+            {
+                n.A.Association.Send(1, 53, TestMessages.Create(1, next++, 8), default, n.Now);
+            }
+        };
+        net.B.OnMessage = data =>
+        {
+            if (TestMessages.Verify(1, data) != expected++)
+            {
+                outOfOrder++;
+            }
+        };
+
+        Assert.True(net.RunUntil(() => net.B.ReceivedCount == count, TimeSpan.FromMinutes(10)), net.Describe());
+        Assert.Equal(0, outOfOrder);
+    }
 }

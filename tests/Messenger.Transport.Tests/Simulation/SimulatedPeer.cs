@@ -22,6 +22,9 @@ public sealed class SimulatedPeer(string name, SctpAssociationOptions options)
 
     public List<uint> ReceivedPpids { get; } = [];
 
+    /// <summary>Sees every received message, kept or not.</summary>
+    public Action<byte[]>? OnMessage { get; set; }
+
     public int ReceivedCount { get; private set; }
 
     public long ReceivedBytes { get; private set; }
@@ -45,6 +48,7 @@ public sealed class SimulatedPeer(string name, SctpAssociationOptions options)
             }
 
             ReceivedCount++;
+            OnMessage?.Invoke(e.Data!);
             if (KeepMessages)
             {
                 ReceivedPpids.Add(e.PayloadProtocolId);
