@@ -191,4 +191,30 @@ public class AssociationTransferTests
         Assert.True(net.RunUntil(() => net.B.ReceivedCount == count, TimeSpan.FromMinutes(10)), net.Describe());
         Assert.Equal(0, outOfOrder);
     }
+
+    [Fact]
+    public void Idle_HealthyPeer_HeartbeatsKeepItUp()
+    {
+        var net = Connected(804, LinkConditions.Lossless);
+        var before = net.PacketsSent;
+        net.Run(TimeSpan.FromMinutes(5));
+
+        // RFC 9260 §8.3: each side probes the idle path about every 30 s and gets answers (some ride together):
+        // a handful of packets a minute, not a flood and not silence.
+        Assert.InRange(net.PacketsSent - before, 10, 60);
+        Assert.Equal(SctpAssociationState.Established, net.A.Association.State);
+        Assert.Equal(SctpAssociationState.Established, net.B.Association.State);
+    }
+
+    [Fact]
+    public void Idle_PeerVanishes_HeartbeatsDetectItAndAbort()
+    {
+        var net = Connected(805, LinkConditions.Lossless);
+        net.B.Silent = true;
+
+        Assert.True(net.RunUntil(() => net.A.Closed, TimeSpan.FromHours(2)), net.Describe());
+        var aborted = Assert.Single(net.A.Events, e => e.Kind == SctpEventKind.Aborted);
+        Assert.Contains("heartbeat", aborted.Reason, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(0, net.A.Association.RetransmissionTimeouts);
+    }
 }
