@@ -1,0 +1,100 @@
+using Messenger.Transport.Sctp;
+using Messenger.Transport.Tests.Simulation;
+
+namespace Messenger.Transport.Tests.Sctp;
+
+public class CongestionAndWindowTests
+{
+    [Theory]
+    [InlineData(700, 0.0)]
+    [InlineData(701, 0.1)]
+    [InlineData(702, 0.2)]
+    public void Send_SmallPeerWindow_FlightNeverExceedsItAndEverythingArrives(int seed, double loss)
+    {
+        // B advertises 8 KiB; loss makes it hold out-of-order data, so the window really shrinks.
+        var options = new SctpAssociationOptions { ReceiveWindow = 8 * 1024, RtoMin = TimeSpan.FromMilliseconds(250), RtoInitial = TimeSpan.FromMilliseconds(500) };
+        var net = AssociationTransferTests.Connected(seed, new LinkConditions { Loss = loss, Reordering = 0.2 }, options);
+        var worstFlight = 0L;
+        net.AfterSend = n => worstFlight = Math.Max(worstFlight, n.A.Association.FlightSize);
+        for (var i = 0; i < 100; i++)
+        {
+            net.A.Association.Send(1, 53, TestMessages.Create(1, i, 1000 + (i * 37)), default, net.Now);
+        }
+
+        Assert.True(net.RunUntil(() => net.B.ReceivedCount == 100, TimeSpan.FromMinutes(30)), net.Describe());
+        Assert.Equal(Enumerable.Range(0, 100), net.B.Received[1].Select(m => TestMessages.Verify(1, m)));
+
+        // RFC 9260 §6.1 A: never more than the peer's window in flight, save one chunk probing a zero window.
+        Assert.InRange(worstFlight, 1, (8 * 1024) + 1200);
+    }
+
+    [Fact]
+    public void Transfer_Lossless_SlowStartGrowsWindowByAtMostOneMtuPerSack()
+    {
+        var net = AssociationTransferTests.Connected(703, LinkConditions.Lossless);
+        var initial = net.A.Association.CongestionWindow;
+        var previous = initial;
+        var largestStep = 0L;
+        net.AfterSend = n =>
+        {
+            var cwnd = n.A.Association.CongestionWindow;
+            largestStep = Math.Max(largestStep, cwnd - previous);
+            previous = cwnd;
+        };
+        for (var i = 0; i < 100; i++)
+        {
+            net.A.Association.Send(1, 53, TestMessages.Create(1, i, 10_000), default, net.Now);
+        }
+
+        Assert.True(net.RunUntil(() => net.B.ReceivedCount == 100, TimeSpan.FromMinutes(1)), net.Describe());
+
+        // RFC 9260 §7.2.1: initial cwnd min(4*MTU, max(2*MTU, 4380)) = 4380 at MTU 1200; growth is capped per SACK.
+        Assert.Equal(4380, initial);
+        Assert.True(net.A.Association.CongestionWindow > 20 * 1200, $"cwnd {net.A.Association.CongestionWindow}");
+        Assert.InRange(largestStep, 1, 2 * 1200);
+    }
+
+    [Fact]
+    public void RetransmissionTimeout_CollapsesWindowToOneMtuAndDoublesRto()
+    {
+        var net = AssociationTransferTests.Connected(704, LinkConditions.Lossless);
+        for (var i = 0; i < 20; i++)
+        {
+            net.A.Association.Send(1, 53, TestMessages.Create(1, i, 5000), default, net.Now);
+        }
+
+        Assert.True(net.RunUntil(() => net.B.ReceivedCount == 20, TimeSpan.FromMinutes(1)));
+        var rtoBefore = net.A.Association.Rto;
+        net.B.Silent = true;
+        net.A.Association.Send(1, 53, TestMessages.Create(1, 20, 5000), default, net.Now);
+        Assert.True(net.RunUntil(() => net.A.Association.RetransmissionTimeouts == 1, TimeSpan.FromMinutes(1)), net.Describe());
+
+        // RFC 9260 §7.2.3: cwnd = 1 MTU after T3; §6.3.3 E2: RTO doubles.
+        Assert.Equal(1200, net.A.Association.CongestionWindow);
+        Assert.Equal(rtoBefore * 2, net.A.Association.Rto);
+    }
+
+    [Fact]
+    public void Receive_ApplicationStopsReading_WindowClosesThenReopens()
+    {
+        var options = new SctpAssociationOptions { ReceiveWindow = 64 * 1024, MaxReceiveMessageSize = 16 * 1024, RtoMin = TimeSpan.FromMilliseconds(250), RtoInitial = TimeSpan.FromMilliseconds(500) };
+        var net = AssociationTransferTests.Connected(705, LinkConditions.Lossless, options);
+        net.B.ConsumeAtOnce = false;
+        for (var i = 0; i < 256; i++)
+        {
+            net.A.Association.Send(1, 53, TestMessages.Create(1, i, 4096), default, net.Now);
+        }
+
+        net.Run(TimeSpan.FromSeconds(30));
+
+        // Unread messages count against the window: B holds at most the window plus one probe's worth.
+        Assert.InRange(net.B.Association.UnconsumedBytes, 60 * 1024, (64 + 16) * 1024);
+        Assert.True(net.A.Association.QueuedBytes > 512 * 1024, $"sender queue {net.A.Association.QueuedBytes}");
+
+        // The application catches up: a window update lets the rest flow.
+        net.B.Association.MarkConsumed(net.B.Association.UnconsumedBytes);
+        net.B.ConsumeAtOnce = true;
+        Assert.True(net.RunUntil(() => net.B.ReceivedCount == 256, TimeSpan.FromMinutes(5)), net.Describe());
+        Assert.Equal(Enumerable.Range(0, 256), net.B.Received[1].Select(m => TestMessages.Verify(1, m)));
+    }
+}
