@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Messenger.Contracts.Chat;
+using Messenger.Contracts.FileTransfer;
 using Messenger.Contracts.Framing;
 using Messenger.Contracts.Storage;
 using Messenger.Host;
@@ -26,9 +27,14 @@ internal static class DemoCommand
 
     public static Command Create(Option<FileInfo?> pluginsOption)
     {
+        var fileOption = new Option<FileInfo[]>("--file")
+        {
+            Description = "Files Alice sends Bob (repeat for several). Default: a generated photo, video clip and --size archive.",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var sizeOption = new Option<string>("--size")
         {
-            Description = "How much bulk data to stream while chatting (e.g. 200MB, 1GiB).",
+            Description = "Size of the generated archive Alice sends (e.g. 200MB, 1GiB).",
             DefaultValueFactory = _ => "200MB",
         };
         var bandwidthOption = new Option<string>("--bandwidth")
@@ -43,12 +49,14 @@ internal static class DemoCommand
         };
         var command = new Command("demo", "Run two peers in this process: load the plugins, chat, stream bulk data while chatting, print a summary.")
         {
+            fileOption,
             sizeOption,
             bandwidthOption,
             messagesOption,
         };
         command.SetAction((parse, cancellationToken) => RunAsync(
             CliPaths.ResolvePluginsFile(parse.GetValue(pluginsOption)),
+            parse.GetValue(fileOption) ?? [],
             ByteSize.Parse(parse.GetValue(sizeOption)!, "--size"),
             ByteSize.Parse(parse.GetValue(bandwidthOption)!, "--bandwidth"),
             parse.GetValue(messagesOption),
@@ -56,11 +64,19 @@ internal static class DemoCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(string pluginsFile, long size, long bandwidth, int messages, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string pluginsFile, FileInfo[] files, long size, long bandwidth, int messages, CancellationToken cancellationToken)
     {
         if (messages is < 1 or > 10_000)
         {
             throw new CliException("--messages must be between 1 and 10000.");
+        }
+
+        foreach (var file in files)
+        {
+            if (!file.Exists)
+            {
+                throw new CliException($"--file: {file.FullName} does not exist.");
+            }
         }
 
         AnsiConsole.MarkupLine($"[bold]Messenger demo[/]: two peers, Alice and Bob, in one process; plugins from [blue]{Markup.Escape(pluginsFile)}[/]");
@@ -84,7 +100,7 @@ internal static class DemoCommand
         var bobChat = bob.Services.GetRequiredService<IChatService>();
         bobChat.ChatChanged += (_, e) =>
         {
-            if (e is ChatMessageReceived { Message: var m } && m.Text.StartsWith("Hello", StringComparison.Ordinal))
+            if (e is ChatMessageReceived { Message: var m } && (m.Text.StartsWith("Hello", StringComparison.Ordinal) || m.Text.StartsWith("Here is", StringComparison.Ordinal)))
             {
                 AnsiConsole.MarkupLine($"  [green]Bob[/] received: {Markup.Escape(m.Text)}");
             }
@@ -102,6 +118,11 @@ internal static class DemoCommand
         AnsiConsole.MarkupLine($"  [blue]Alice[/] saw it delivered in {greeting.TotalMilliseconds:F2} ms");
         var reply = await ChatAndWaitAsync(bobChat, "Hi Alice! Bob here.", cancellationToken);
         AnsiConsole.MarkupLine($"  [green]Bob[/] saw it delivered in {reply.TotalMilliseconds:F2} ms");
+
+        if (alice.Services.GetService<IFileTransferService>() is not null && bob.Services.GetService<IFileTransferService>() is not null)
+        {
+            return await SendFilesAsync(alice, bob, peerFiles.Root, files, size, messages, cancellationToken);
+        }
 
         AnsiConsole.MarkupLine($"\n[bold]2. Chat while {ByteSize.Format(size)} of bulk data saturates the same channel[/] (link {ByteSize.Format(bandwidth)}/s)");
         var latencies = new List<TimeSpan>();
@@ -158,6 +179,46 @@ internal static class DemoCommand
         var complete = received >= size;
         AnsiConsole.MarkupLine(complete ? "[green]Demo finished.[/]" : "[red]Bob did not receive all bulk data.[/]");
         return complete ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    private static async Task<int> SendFilesAsync(IHost alice, IHost bob, string workFolder, FileInfo[] given, long size, int messages, CancellationToken cancellationToken)
+    {
+        List<string> paths;
+        if (given.Length > 0)
+        {
+            paths = given.Select(f => f.FullName).ToList();
+        }
+        else
+        {
+            var media = Directory.CreateDirectory(Path.Combine(workFolder, "media")).FullName;
+            AnsiConsole.MarkupLine($"[grey]Making the attachments: a photo and a clip with ffmpeg, and a {ByteSize.Format(size)} archive.[/]");
+            paths = [await DemoMedia.ImageAsync(media, cancellationToken), await DemoMedia.VideoAsync(media, cancellationToken), await DemoMedia.LargeFileAsync(media, size, cancellationToken)];
+        }
+
+        AnsiConsole.MarkupLine($"\n[bold]2. Alice attaches {paths.Count} file(s); Bob sees each offer with its preview and accepts[/]");
+        var latencies = new List<TimeSpan>();
+        var outcomes = await DemoTransfers.RunAsync(alice, bob, paths, messages, latencies, ChatAndWaitAsync, cancellationToken);
+
+        var summary = new Table().Title("Summary").AddColumn("File").AddColumn(new TableColumn("Bytes").RightAligned()).AddColumn(new TableColumn("MB/s").RightAligned()).AddColumn("Verified").AddColumn("Detail");
+        foreach (var outcome in outcomes)
+        {
+            summary.AddRow(
+                Markup.Escape(outcome.FileName),
+                $"{outcome.Bytes:N0}",
+                $"{outcome.Bytes / Math.Max(outcome.Elapsed.TotalSeconds, 1e-6) / 1e6:F1}",
+                outcome.Verified ? "[green]yes[/]" : "[red]no[/]",
+                Markup.Escape(outcome.Detail));
+        }
+
+        AnsiConsole.Write(summary);
+        latencies.Sort();
+        AnsiConsole.MarkupLine(latencies.Count > 0
+            ? $"Chat round trip during the transfers ({latencies.Count} messages): min {latencies[0].TotalMilliseconds:F1} / median {latencies[latencies.Count / 2].TotalMilliseconds:F1} / max {latencies[^1].TotalMilliseconds:F1} ms"
+            : "The transfers finished before any chat message was timed.");
+        await ShowHistoryAsync(bob, "alice", cancellationToken);
+        var allVerified = outcomes.TrueForAll(o => o.Verified);
+        AnsiConsole.MarkupLine(allVerified ? "[green]Demo finished: every file arrived and verified.[/]" : "[red]Demo finished with a file that did not verify.[/]");
+        return allVerified ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
     private static async Task ShowHistoryAsync(IHost peer, string conversation, CancellationToken cancellationToken)
