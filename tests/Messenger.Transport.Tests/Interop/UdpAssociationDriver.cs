@@ -20,6 +20,7 @@ internal sealed class UdpAssociationDriver : IDisposable
 
     private readonly SctpAssociationOptions _options;
     private SctpAssociation? _association;
+    private bool _wasOpen;
 
     /// <param name="options">The association's options.</param>
     /// <param name="listen">
@@ -50,6 +51,9 @@ internal sealed class UdpAssociationDriver : IDisposable
     public long PacketsSent { get; private set; }
 
     public long PacketsReceived { get; private set; }
+
+    /// <summary>The first few packets the association dropped, with its state then, for a failure message.</summary>
+    public List<string> Dropped { get; } = [];
 
     /// <summary>Sends every packet to this UDP port on 127.0.0.1 and accepts packets only from it.</summary>
     public void ConnectTo(int remoteUdpPort) => _socket.Connect(new IPEndPoint(IPAddress.Loopback, remoteUdpPort));
@@ -113,8 +117,9 @@ internal sealed class UdpAssociationDriver : IDisposable
                 receive = null;
                 Deliver(length);
 
-                // Take whatever else already arrived before running timers and sending again.
-                while (_socket.Available > 0)
+                // Take whatever else already arrived before running timers and sending again; once the association has
+                // closed, later packets (a late window-update SACK, say) belong to no run and stay unread.
+                while (_socket.Available > 0 && !HasEnded)
                 {
                     Deliver(ReceiveNow());
                 }
@@ -130,13 +135,23 @@ internal sealed class UdpAssociationDriver : IDisposable
         }
     }
 
+    /// <summary>The association was open and is closed again.</summary>
+    private bool HasEnded => _association is { State: SctpAssociationState.Closed } && _wasOpen;
+
     private void Deliver(int length)
     {
         if (length >= 12)
         {
             PacketsReceived++;
             _association ??= new SctpAssociation(_options with { RemotePort = BinaryPrimitives.ReadUInt16BigEndian(_receiveBuffer) });
+            var dropped = _association.DroppedPackets;
+            var state = _association.State;
             _association.HandlePacket(_receiveBuffer.AsSpan(0, length), Now);
+            _wasOpen |= _association.State != SctpAssociationState.Closed;
+            if (_association.DroppedPackets != dropped && Dropped.Count < 5)
+            {
+                Dropped.Add($"in {state}: {Convert.ToHexString(_receiveBuffer.AsSpan(0, Math.Min(length, 48)))}");
+            }
         }
     }
 
