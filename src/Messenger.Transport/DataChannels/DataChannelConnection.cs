@@ -11,7 +11,8 @@ public delegate void SctpPacketSink(ReadOnlySpan<byte> packet);
 /// <summary>Settings of a <see cref="DataChannelConnection"/>.</summary>
 public sealed record DataChannelConnectionOptions
 {
-    public SctpAssociationOptions Sctp { get; init; } = new();
+    /// <summary>The association's settings; <see cref="SctpAssociationOptions.ForDataChannels"/> unless set.</summary>
+    public SctpAssociationOptions Sctp { get; init; } = SctpAssociationOptions.ForDataChannels;
 
     /// <summary>RFC 8832 §6: the DTLS client opens even stream ids, the server odd ones.</summary>
     public bool IsDtlsClient { get; init; }

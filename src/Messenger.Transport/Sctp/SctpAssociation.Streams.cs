@@ -337,18 +337,13 @@ public sealed partial class SctpAssociation
         }
     }
 
-    private void OnShutdownAck(uint packetTag)
+    private void OnShutdownAck()
     {
         if (State is SctpAssociationState.ShutdownSent or SctpAssociationState.ShutdownAckSent)
         {
             // RFC 9260 §9.2: SHUTDOWN-COMPLETE ends it; our tag is known, so the T bit stays clear.
             _control.Enqueue((_peerTag, new EmptyChunk(ChunkType.ShutdownComplete)));
             EnterClosed(SctpEventKind.Closed, "The association was shut down.");
-        }
-        else if (_closedForGood)
-        {
-            // RFC 9260 §8.4 (5): our SHUTDOWN-COMPLETE was lost; answer the retransmitted SHUTDOWN-ACK with the T bit set.
-            _control.Enqueue((packetTag, new EmptyChunk(ChunkType.ShutdownComplete, CauseListChunk.TagReflectedFlag)));
         }
     }
 

@@ -219,6 +219,13 @@ public sealed partial class SctpAssociation
         }
 
         var body = packet[SctpPacket.CommonHeaderLength..];
+        if (IsOutOfTheBlue(body))
+        {
+            AnswerOutOfTheBlue(body, tag);
+            DroppedPackets++;
+            return;
+        }
+
         if (!CheckVerificationTag(body, tag))
         {
             DroppedPackets++;
@@ -265,7 +272,7 @@ public sealed partial class SctpAssociation
                     OnShutdown(ShutdownChunk.Parse(value), now);
                     break;
                 case ChunkType.ShutdownAck:
-                    OnShutdownAck(tag);
+                    OnShutdownAck();
                     break;
                 case ChunkType.ShutdownComplete:
                     OnShutdownComplete();
@@ -309,6 +316,51 @@ public sealed partial class SctpAssociation
         }
     }
 
+    // RFC 9260 §8.4: with no association (never connected, or closed), only INIT and COOKIE-ECHO can start one; and
+    // RFC 9260 §8.5.1 E: a SHUTDOWN-ACK during our handshake is treated as out of the blue too.
+    private bool IsOutOfTheBlue(ReadOnlySpan<byte> body)
+    {
+        var reader = new ChunkReader(body);
+        if (!reader.TryRead(out var type, out _, out _))
+        {
+            return false;
+        }
+
+        return (ChunkType)type switch
+        {
+            ChunkType.Init or ChunkType.CookieEcho => false,
+            ChunkType.ShutdownAck when State is SctpAssociationState.CookieWait or SctpAssociationState.CookieEchoed => true,
+            _ => State == SctpAssociationState.Closed,
+        };
+    }
+
+    private void AnswerOutOfTheBlue(ReadOnlySpan<byte> body, uint tag)
+    {
+        var shutdownAck = false;
+        var reader = new ChunkReader(body);
+        while (reader.TryRead(out var type, out _, out var value))
+        {
+            switch ((ChunkType)type)
+            {
+                case ChunkType.Abort or ChunkType.ShutdownComplete or ChunkType.CookieAck:
+                    // RFC 9260 §8.4 (2), (6), (7): never answer these, so two endpoints cannot ping-pong ABORTs.
+                    return;
+                case ChunkType.Error when CauseListChunk.Parse(ChunkType.Error, 0, value).Causes.Exists(c => c.Type == CauseListChunk.StaleCookie):
+                    return;
+                case ChunkType.ShutdownAck:
+                    shutdownAck = true;
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        // RFC 9260 §8.4 (5) and (8): reflect the packet's own tag and set the T bit.
+        _control.Enqueue(shutdownAck
+            ? (tag, new EmptyChunk(ChunkType.ShutdownComplete, CauseListChunk.TagReflectedFlag))
+            : (tag, new CauseListChunk(ChunkType.Abort, CauseListChunk.TagReflectedFlag, [])));
+    }
+
     // RFC 9260 §8.5: which tag a packet must carry depends on its first chunk.
     private bool CheckVerificationTag(ReadOnlySpan<byte> body, uint tag)
     {
@@ -344,29 +396,45 @@ public sealed partial class SctpAssociation
 
         uint tag;
         uint initialTsn;
+        uint localTieTag = 0;
+        uint peerTieTag = 0;
         switch (State)
         {
-            case SctpAssociationState.Closed when _peerTag == 0 && !_closedForGood:
+            case SctpAssociationState.Closed when !_closedForGood:
             case SctpAssociationState.CookieWait:
-            case SctpAssociationState.CookieEchoed:
                 // RFC 9260 §5.2.1: an INIT during our own handshake is answered with our existing tag and TSN.
                 tag = _localTag;
                 initialTsn = _localInitialTsn;
                 break;
+            case SctpAssociationState.CookieEchoed:
+                // RFC 9260 §5.2.1: same tag and TSN, and in COOKIE-ECHOED the tie-tags carry our current tags.
+                tag = _localTag;
+                initialTsn = _localInitialTsn;
+                localTieTag = _localTag;
+                peerTieTag = _peerTag;
+                break;
             case SctpAssociationState.ShutdownAckSent:
+                // RFC 9260 §9.2: our SHUTDOWN-COMPLETE may have been lost; discard the INIT and repeat the SHUTDOWN-ACK.
+                _control.Enqueue((_peerTag, new EmptyChunk(ChunkType.ShutdownAck)));
                 return;
             case SctpAssociationState.Closed:
+                // RFC 9260 §8.4 (3): this association is over and cannot take the INIT; ABORT with its Initiate Tag, T bit clear.
+                _control.Enqueue((init.InitiateTag, CauseListChunk.Abort(CauseListChunk.UserInitiatedAbort, "The association is closed.")));
                 return;
             default:
-                // RFC 9260 §5.2.2: an unexpected INIT gets fresh values; its COOKIE-ECHO will be a restart.
+                // RFC 9260 §5.2.2: an unexpected INIT gets fresh values and our current tags as tie-tags; its
+                // COOKIE-ECHO will be a restart (§5.2.4 case A).
                 tag = NewTag();
                 initialTsn = _options.InitialTsn ?? NewTag();
+                localTieTag = _localTag;
+                peerTieTag = _peerTag;
                 break;
         }
 
         var cookie = new StateCookie(
             now, tag, initialTsn, init.InitiateTag, init.InitialTsn, init.AdvertisedReceiverWindow,
-            init.OutboundStreams, init.InboundStreams, init.SupportsForwardTsn, init.SupportsExtension(ChunkType.ReConfig));
+            init.OutboundStreams, init.InboundStreams, init.SupportsForwardTsn, init.SupportsExtension(ChunkType.ReConfig),
+            localTieTag, peerTieTag);
         var initAck = BuildInit(isAck: true, tag, initialTsn, cookie.Sign(_cookieSecret));
 
         // RFC 9260 §5.1.3: unrecognized parameters with the report bit (0x4000) are listed back in the INIT-ACK.
@@ -426,12 +494,16 @@ public sealed partial class SctpAssociation
             return;
         }
 
-        var localMatch = cookie.LocalTag == _localTag;
-        var peerMatch = cookie.PeerTag == _peerTag;
+        var fresh = State == SctpAssociationState.Closed;
+        var action = fresh ? CookieEchoAction.Duplicate : ClassifyCookieEcho(cookie, _localTag, _peerTag);
+        if (action is CookieEchoAction.Discard or CookieEchoAction.LateCookie)
+        {
+            // RFC 9260 §5.2.4 C (a cookie that arrived late) and tag combinations outside the table: silently discard.
+            return;
+        }
 
         // A late copy of the cookie that built this very association (RFC 9260 §5.2.4 case D) only needs a COOKIE-ACK.
-        var isOurs = localMatch && peerMatch && State != SctpAssociationState.Closed;
-        if (!isOurs && now - cookie.Created > _options.CookieLifetime)
+        if ((fresh || action != CookieEchoAction.Duplicate) && now - cookie.Created > _options.CookieLifetime)
         {
             // RFC 9260 §5.1.5 step 3: report a stale cookie with how late it was, in microseconds.
             var staleness = new byte[4];
@@ -440,48 +512,77 @@ public sealed partial class SctpAssociation
             return;
         }
 
-        var handshaking = State is SctpAssociationState.Closed or SctpAssociationState.CookieWait or SctpAssociationState.CookieEchoed;
-        if (State == SctpAssociationState.Closed && _peerTag == 0 && !_closedForGood)
+        var handshaking = State is SctpAssociationState.CookieWait or SctpAssociationState.CookieEchoed;
+        switch (action)
         {
-            _localTag = cookie.LocalTag;
-            _localInitialTsn = cookie.LocalInitialTsn;
-            ResetSendState();
-            SetUpPeerFromCookie(cookie);
-            EnterEstablished(now);
-        }
-        else if (localMatch && (peerMatch || handshaking))
-        {
-            // RFC 9260 §5.2.4 cases B (collision) and D (duplicate): adopt the cookie's peer and be established.
-            if (handshaking)
-            {
-                if (!peerMatch || _tsnTracker is null)
+            case CookieEchoAction.Duplicate when fresh:
+                _localTag = cookie.LocalTag;
+                _localInitialTsn = cookie.LocalInitialTsn;
+                ResetSendState();
+                SetUpPeerFromCookie(cookie);
+                EnterEstablished(now);
+                break;
+            case CookieEchoAction.Duplicate:
+                // RFC 9260 §5.2.4 D: enter ESTABLISHED if not there yet and answer with COOKIE-ACK.
+                if (handshaking && _tsnTracker is null)
                 {
                     SetUpPeerFromCookie(cookie);
                 }
 
                 EnterEstablished(now);
-            }
-        }
-        else if (!localMatch && !peerMatch && !handshaking && State != SctpAssociationState.ShutdownAckSent)
-        {
-            // RFC 9260 §5.2.4 case A: the peer restarted; start over with the cookie's tags and fresh stream state.
-            _localTag = cookie.LocalTag;
-            _localInitialTsn = cookie.LocalInitialTsn;
-            _control.Clear();
-            ResetSendState();
-            _reassembly.Clear();
-            _unconsumedBytes = 0;
-            SetUpPeerFromCookie(cookie);
-            State = SctpAssociationState.Established;
-            _events.Enqueue(new SctpEvent(SctpEventKind.Restarted));
-        }
-        else
-        {
-            // Case C, or anything else: a stale or misdirected cookie.
-            return;
+                break;
+            case CookieEchoAction.Collision when handshaking:
+                // RFC 9260 §5.2.4 B: the peer picked a new tag after answering our INIT; take its side from the cookie.
+                SetUpPeerFromCookie(cookie);
+                EnterEstablished(now);
+                break;
+            case CookieEchoAction.Collision:
+                // RFC 9260 §5.2.4 B: already ESTABLISHED; only the peer's verification tag changes.
+                _peerTag = cookie.PeerTag;
+                break;
+            case CookieEchoAction.Restart when State == SctpAssociationState.ShutdownAckSent:
+                // RFC 9260 §5.2.4 A: no restart while shutting down; repeat SHUTDOWN-ACK and tell the restarted peer why.
+                _control.Enqueue((_peerTag, new EmptyChunk(ChunkType.ShutdownAck)));
+                _control.Enqueue((cookie.PeerTag, new CauseListChunk(ChunkType.Error, 0, [new SctpParameter(CauseListChunk.CookieReceivedWhileShuttingDown, [])])));
+                return;
+            case CookieEchoAction.Restart:
+                // RFC 9260 §5.2.4 A: the peer restarted; start over with the cookie's tags and fresh stream state.
+                _localTag = cookie.LocalTag;
+                _localInitialTsn = cookie.LocalInitialTsn;
+                _control.Clear();
+                ResetSendState();
+                _reassembly.Clear();
+                _unconsumedBytes = 0;
+                SetUpPeerFromCookie(cookie);
+                State = SctpAssociationState.Established;
+                _events.Enqueue(new SctpEvent(SctpEventKind.Restarted));
+                break;
+            default:
+                return;
         }
 
         _control.Enqueue((_peerTag, new EmptyChunk(ChunkType.CookieAck)));
+    }
+
+    /// <summary>RFC 9260 §5.2.4: what a valid COOKIE-ECHO means for an existing association, from its tags and tie-tags.</summary>
+    internal static CookieEchoAction ClassifyCookieEcho(StateCookie cookie, uint localTag, uint peerTag)
+    {
+        var localMatch = cookie.LocalTag == localTag;
+        var peerMatch = cookie.PeerTag == peerTag;
+        if (localMatch)
+        {
+            return peerMatch ? CookieEchoAction.Duplicate : CookieEchoAction.Collision;
+        }
+
+        if (peerMatch)
+        {
+            return cookie.LocalTieTag == 0 && cookie.PeerTieTag == 0 ? CookieEchoAction.LateCookie : CookieEchoAction.Discard;
+        }
+
+        // Case A needs tie-tags naming this very association, so an old or forged-tag cookie cannot restart it.
+        return peerTag != 0 && cookie.LocalTieTag == localTag && cookie.PeerTieTag == peerTag
+            ? CookieEchoAction.Restart
+            : CookieEchoAction.Discard;
     }
 
     private void OnCookieAck(TimeSpan now)

@@ -5,7 +5,9 @@ namespace Messenger.Transport.Sctp;
 
 /// <summary>
 /// The state cookie of an INIT-ACK (RFC 9260 §5.1.3): everything needed to build the association later, signed
-/// with HMAC-SHA256 under a per-association secret, and stamped with its creation time for the lifetime check.
+/// with HMAC-SHA256 under a per-association secret, and stamped with its creation time for the lifetime check. The
+/// tie-tags are the tags of the association that existed when the INIT arrived (zero if none), so a COOKIE-ECHO can
+/// prove it answers that association (RFC 9260 §5.2.2, §5.2.4).
 /// </summary>
 internal readonly record struct StateCookie(
     TimeSpan Created,
@@ -17,10 +19,12 @@ internal readonly record struct StateCookie(
     ushort PeerOutboundStreams,
     ushort PeerInboundStreams,
     bool PeerSupportsForwardTsn,
-    bool PeerSupportsReConfig)
+    bool PeerSupportsReConfig,
+    uint LocalTieTag = 0,
+    uint PeerTieTag = 0)
 {
-    private const byte Version = 1;
-    private const int BodyLength = 34;
+    public const byte Version = 2;
+    private const int BodyLength = 42;
     private const int MacLength = 32;
     public const int Length = BodyLength + MacLength;
 
@@ -38,6 +42,8 @@ internal readonly record struct StateCookie(
         BinaryPrimitives.WriteUInt16BigEndian(s[29..], PeerOutboundStreams);
         BinaryPrimitives.WriteUInt16BigEndian(s[31..], PeerInboundStreams);
         s[33] = (byte)((PeerSupportsForwardTsn ? 1 : 0) | (PeerSupportsReConfig ? 2 : 0));
+        BinaryPrimitives.WriteUInt32BigEndian(s[34..], LocalTieTag);
+        BinaryPrimitives.WriteUInt32BigEndian(s[38..], PeerTieTag);
         HMACSHA256.HashData(secret, s[..BodyLength], s[BodyLength..]);
         return cookie;
     }
@@ -67,6 +73,8 @@ internal readonly record struct StateCookie(
             BinaryPrimitives.ReadUInt16BigEndian(cookie[29..]),
             BinaryPrimitives.ReadUInt16BigEndian(cookie[31..]),
             (cookie[33] & 1) != 0,
-            (cookie[33] & 2) != 0);
+            (cookie[33] & 2) != 0,
+            BinaryPrimitives.ReadUInt32BigEndian(cookie[34..]),
+            BinaryPrimitives.ReadUInt32BigEndian(cookie[38..]));
     }
 }

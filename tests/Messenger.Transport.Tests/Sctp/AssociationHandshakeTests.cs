@@ -101,8 +101,8 @@ public class AssociationHandshakeTests
     public void HandlePacket_ForgedCookie_DoesNotEstablish()
     {
         var b = new SctpAssociation(new SctpAssociationOptions { RandomSeed = 9 });
-        var cookie = new byte[66];
-        cookie[0] = 1;
+        var cookie = new byte[StateCookie.Length];
+        cookie[0] = StateCookie.Version;
         var packet = new SctpPacket
         {
             SourcePort = 5000,

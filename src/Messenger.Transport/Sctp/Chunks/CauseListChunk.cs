@@ -10,6 +10,7 @@ internal sealed class CauseListChunk(ChunkType type, byte flags, List<SctpParame
     public const ushort UnrecognizedChunkType = 6;
     public const ushort UnrecognizedParameters = 8;
     public const ushort NoUserData = 9;
+    public const ushort CookieReceivedWhileShuttingDown = 10;
     public const ushort ProtocolViolation = 13;
     public const ushort UserInitiatedAbort = 12;
 
