@@ -167,7 +167,7 @@ public sealed class DtlsConnection : IDisposable
                 var received = _dtls.Receive(buffer, 0, buffer.Length, ReceiveWaitMillis);
                 if (received >= 0)
                 {
-                    handler(buffer.AsSpan(0, received));
+                    Deliver(handler, buffer.AsSpan(0, received));
                 }
                 else if (_adapter.IsClosed)
                 {
@@ -189,6 +189,21 @@ public sealed class DtlsConnection : IDisposable
                     ? new DtlsAlertException(AlertDescription.GetName(alert.AlertDescription), received: true, e)
                     : new DtlsException($"The DTLS connection failed: {e.Message}", e));
             }
+        }
+    }
+
+    private void Deliver(DtlsDataHandler handler, ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            handler(data);
+        }
+        catch (Exception e) when (e is not (TlsException or IOException))
+        {
+            // A throwing handler must not kill the process from this thread: it ends the connection, visibly.
+            _closed.TrySetException(new DtlsException($"The application's receive handler failed: {e.Message}", e));
+            _disposed = true;
+            _adapter.Close();
         }
     }
 
