@@ -7,6 +7,7 @@ namespace Messenger.Transport.Dtls;
 public sealed class UdpDatagramTransport : IDatagramTransport
 {
     private readonly Socket _socket;
+    private static readonly TimeSpan SendWait = TimeSpan.FromMilliseconds(100);
     private volatile bool _disposed;
 
     /// <param name="socket">A bound UDP socket; the transport connects it to <paramref name="remote"/> and owns it.</param>
@@ -19,6 +20,7 @@ public sealed class UdpDatagramTransport : IDatagramTransport
         ArgumentOutOfRangeException.ThrowIfLessThan(maxDatagramSize, 256);
         _socket = socket;
         _socket.Connect(remote);
+        _socket.Blocking = false;
         MaxDatagramSize = maxDatagramSize;
     }
 
@@ -29,13 +31,28 @@ public sealed class UdpDatagramTransport : IDatagramTransport
     public void Send(ReadOnlySpan<byte> datagram)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        try
+        while (true)
         {
-            _socket.Send(datagram);
-        }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset)
-        {
-            // An ICMP port-unreachable for an earlier datagram; UDP is unreliable and DTLS retransmits (RFC 6347 §4.2.4).
+            _socket.Send(datagram, SocketFlags.None, out var error);
+            if (error == SocketError.WouldBlock)
+            {
+                // The socket is non-blocking for receives; a full send buffer waits here, bounded, as a blocking send would.
+                if (_socket.Poll(SendWait, SelectMode.SelectWrite))
+                {
+                    continue;
+                }
+
+                return; // still full: drop the datagram, as a router would; DTLS and SCTP retransmit
+            }
+
+            // ConnectionRefused/Reset report an ICMP unreachable for an earlier datagram; UDP carries on (RFC 6347 §4.2.4).
+            if (error is SocketError.Success or SocketError.ConnectionRefused or SocketError.ConnectionReset)
+            {
+                return;
+            }
+
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            throw new SocketException((int)error);
         }
     }
 
@@ -49,29 +66,45 @@ public sealed class UdpDatagramTransport : IDatagramTransport
                 throw new DatagramTransportClosedException();
             }
 
-            var remaining = deadline - Environment.TickCount64;
+            int received;
+            SocketError error;
             try
             {
-                // Poll blocks in the kernel until a datagram arrives or the wait ends; it is not a busy loop.
-                if (!_socket.Poll(TimeSpan.FromMilliseconds(Math.Max(0, remaining)), SelectMode.SelectRead))
+                // Non-blocking read first: under load a datagram is usually waiting, so one syscall suffices.
+                received = _socket.Receive(buffer, SocketFlags.None, out error);
+                if (error == SocketError.Success)
                 {
-                    return -1;
+                    return received;
                 }
 
-                return _socket.Receive(buffer);
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset)
-            {
-                // The peer's port was not open yet (ICMP unreachable); keep waiting until the deadline.
-                if (remaining <= 0)
+                if (error == SocketError.WouldBlock)
                 {
-                    return -1;
+                    // Poll blocks in the kernel until a datagram arrives or the wait ends; it is not a busy loop.
+                    var remaining = deadline - Environment.TickCount64;
+                    if (remaining <= 0 || !_socket.Poll(TimeSpan.FromMilliseconds(remaining), SelectMode.SelectRead))
+                    {
+                        return -1;
+                    }
+
+                    continue;
                 }
             }
             catch (ObjectDisposedException e)
             {
                 throw new DatagramTransportClosedException("The UDP socket was closed.", e);
             }
+
+            if (error is SocketError.ConnectionRefused or SocketError.ConnectionReset)
+            {
+                continue; // the peer's port was not open yet (ICMP unreachable); keep waiting until the deadline
+            }
+
+            if (_disposed || error is SocketError.OperationAborted or SocketError.Shutdown or SocketError.NotSocket)
+            {
+                throw new DatagramTransportClosedException();
+            }
+
+            throw new SocketException((int)error);
         }
     }
 

@@ -70,6 +70,38 @@ public class DtlsConnectionTests(ITestOutputHelper output)
         Assert.Equal(5, times.Count);
     }
 
+    [Fact]
+    public async Task Handshake_FirstFlightsLost_CompletesByRetransmissionFrom250Ms()
+    {
+        // Drop the first two datagrams each way; BouncyCastle's resend timer (set to 250 ms) must recover.
+        var droppedAToB = 0;
+        var droppedBToA = 0;
+        QueuedDatagramTransport? b = null;
+        var a = new QueuedDatagramTransport(datagram =>
+        {
+            if (Interlocked.Increment(ref droppedAToB) > 2)
+            {
+                b!.Deliver(datagram.Span);
+            }
+        });
+        b = new QueuedDatagramTransport(datagram =>
+        {
+            if (Interlocked.Increment(ref droppedBToA) > 2)
+            {
+                a.Deliver(datagram.Span);
+            }
+        });
+        var started = Stopwatch.GetTimestamp();
+
+        var (client, server) = await DtlsLoopback.ConnectAsync(a, b);
+
+        using var _ = client;
+        using var __ = server;
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        output.WriteLine($"handshake with 2 + 2 lost datagrams: {elapsed.TotalMilliseconds:0} ms");
+        Assert.InRange(elapsed, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(4));
+    }
+
     [Theory]
     [InlineData(DtlsRole.Client)]
     [InlineData(DtlsRole.Server)]
