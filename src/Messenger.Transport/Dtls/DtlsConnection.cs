@@ -57,9 +57,10 @@ public sealed class DtlsConnection : IDisposable
         ArgumentNullException.ThrowIfNull(options);
 
         // BouncyCastle's handshake blocks in Receive; give it its own thread rather than a pool thread.
+        // The token goes to Handshake only, so a cancelled call still disposes the transport it was given.
         return Task.Factory.StartNew(
             () => Handshake(transport, options, cancellationToken),
-            cancellationToken,
+            CancellationToken.None,
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default);
     }
