@@ -105,6 +105,9 @@ internal sealed class WebRtcDtlsServer(BcTlsCrypto crypto, DtlsConnectionOptions
     {
     }
 
+    // Our order, not the client's: AES-128-GCM is what browsers negotiate and the cheapest here (RFC 5246 §7.4.1.2 lets the server choose).
+    protected override bool PreferLocalCipherSuites() => true;
+
     protected override TlsCredentialedSigner GetECDsaSignerCredentials() => WebRtcDtls.Signer(m_context, crypto, options.Certificate);
 
     // The fingerprint check is the only authentication, so the server must ask for the client's certificate.
