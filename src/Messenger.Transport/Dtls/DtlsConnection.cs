@@ -158,6 +158,28 @@ public sealed class DtlsConnection : IDisposable
         }
     }
 
+    /// <summary>
+    /// Sends like <see cref="Send"/>, but a closed or failed connection drops the datagram and returns false, as a
+    /// vanished path would: the sink for SCTP packets, whose own timers notice the loss (RFC 9260 §8.1).
+    /// </summary>
+    public bool TrySend(ReadOnlySpan<byte> data)
+    {
+        if (_disposed || _adapter.IsClosed || _closed.Task.IsCompleted)
+        {
+            return false;
+        }
+
+        try
+        {
+            Send(data);
+            return true;
+        }
+        catch (Exception e) when (e is DtlsException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
     private void ReceiveLoop(DtlsDataHandler handler)
     {
         var buffer = new byte[_adapter.GetReceiveLimit()];

@@ -242,6 +242,8 @@ public class DtlsConnectionTests(ITestOutputHelper output)
         await server.Closed.WaitAsync(Wait);
         await client.Closed.WaitAsync(Wait);
         Assert.Throws<ObjectDisposedException>(() => client.Send([1]));
+        Assert.False(client.TrySend([1]));
+        Assert.False(server.TrySend([1]));
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public class SctpOverDtlsTests(ITestOutputHelper output)
         public Peer(DtlsConnection dtls, bool isDtlsClient)
         {
             Dtls = dtls;
-            Connection = new DataChannelConnection(new DataChannelConnectionOptions { IsDtlsClient = isDtlsClient }, packet => dtls.Send(packet));
+            Connection = new DataChannelConnection(new DataChannelConnectionOptions { IsDtlsClient = isDtlsClient }, packet => dtls.TrySend(packet));
             dtls.StartReceiving(Connection.ReceivePacket);
         }
 
