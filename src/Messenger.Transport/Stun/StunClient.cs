@@ -48,13 +48,14 @@ public sealed class StunClient
             var wait = _options.InitialRto;
             for (var transmission = 1; transmission <= _options.MaxTransmissions; transmission++)
             {
-                _send(datagram, destination);
-
                 // RFC 8489 §6.2.1: RTO doubles after each send; after the last, wait Rm × the initial RTO.
+                // The timer starts before the send, so the wait is measured from the transmission.
                 var timeout = transmission == _options.MaxTransmissions ? _options.InitialRto * _options.FinalWaitMultiplier : wait;
+                var answered = response.Task.WaitAsync(timeout, _options.TimeProvider, cancellationToken);
+                _send(datagram, destination);
                 try
                 {
-                    return await response.Task.WaitAsync(timeout, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+                    return await answered.ConfigureAwait(false);
                 }
                 catch (TimeoutException)
                 {

@@ -12,20 +12,37 @@ public class StunClientTests
     {
         var time = new FakeTimeProvider();
         var sentAt = new List<TimeSpan>();
+        var sent = new SemaphoreSlim(0);
         var start = time.GetUtcNow();
-        var client = new StunClient((_, _) => sentAt.Add(time.GetUtcNow() - start), new StunClientOptions { TimeProvider = time });
+        var client = new StunClient(
+            (_, _) =>
+            {
+                sentAt.Add(time.GetUtcNow() - start);
+                sent.Release();
+            },
+            new StunClientOptions { TimeProvider = time });
         var request = new StunMessage(StunClass.Request, StunMethod.Binding, StunTransactionId.NewId());
 
         var pending = client.SendRequestAsync(request, new IPEndPoint(IPAddress.Loopback, 3478));
-        for (var ms = 0; ms < 39_500 && !pending.IsCompleted; ms += 100)
+
+        // Advance the clock only once the client has sent (its timer is armed before each send).
+        foreach (var gap in new[] { 500, 1000, 2000, 4000, 8000, 16000 })
         {
-            time.Advance(TimeSpan.FromMilliseconds(100));
-            await Task.Yield();
+            Assert.True(await sent.WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.False(pending.IsCompleted);
+            time.Advance(TimeSpan.FromMilliseconds(gap - 1));
+            Assert.Equal(0, sent.CurrentCount);
+            time.Advance(TimeSpan.FromMilliseconds(1));
         }
 
+        Assert.True(await sent.WaitAsync(TimeSpan.FromSeconds(10)));
+        time.Advance(TimeSpan.FromMilliseconds(7999));
+        Assert.False(pending.IsCompleted);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+
         // RFC 8489 §6.2.1: with RTO 500 ms, sends at 0, 500, 1500, 3500, 7500, 15500, 31500 ms; gives up at 39500 ms.
+        await Assert.ThrowsAsync<StunTimeoutException>(() => pending.WaitAsync(TimeSpan.FromSeconds(10)));
         var expected = new[] { 0, 500, 1500, 3500, 7500, 15500, 31500 }.Select(ms => TimeSpan.FromMilliseconds(ms));
-        await Assert.ThrowsAsync<StunTimeoutException>(() => pending.WaitAsync(TimeSpan.FromSeconds(5)));
         Assert.Equal(expected, sentAt);
     }
 
@@ -58,7 +75,7 @@ public class StunClientTests
         var mapped = await StunClient.QueryMappedAddressAsync(socket, responder.EndPoint).WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(socket.LocalEndPoint, mapped);
-        Assert.Equal(1, responder.RequestsSeen);
+        Assert.True(responder.RequestsSeen >= 1);
     }
 
     [Fact]
@@ -72,7 +89,9 @@ public class StunClientTests
         var mapped = await StunClient.QueryMappedAddressAsync(socket, responder.EndPoint, options).WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(socket.LocalEndPoint, mapped);
-        Assert.Equal(3, responder.RequestsSeen);
+
+        // At least the two dropped and the answered one; a slow machine may have sent another meanwhile.
+        Assert.True(responder.RequestsSeen >= 3, $"requests seen {responder.RequestsSeen}");
     }
 
     [Fact]
