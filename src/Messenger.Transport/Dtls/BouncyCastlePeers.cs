@@ -1,0 +1,120 @@
+using Org.BouncyCastle.Tls;
+using Org.BouncyCastle.Tls.Crypto;
+using Org.BouncyCastle.Tls.Crypto.Impl.BC;
+
+namespace Messenger.Transport.Dtls;
+
+/// <summary>What our TLS peer callbacks found, read after BouncyCastle aborts so the error can say why.</summary>
+internal sealed class FingerprintCheck(DtlsFingerprint expected)
+{
+    public DtlsFingerprint Expected { get; } = expected;
+
+    public bool Failed { get; private set; }
+
+    public DtlsFingerprint? Actual { get; private set; }
+
+    /// <summary>RFC 8827 §6.5: the peer's end-entity certificate must hash to the SDP fingerprint.</summary>
+    public void Verify(Certificate? certificate)
+    {
+        if (certificate is null || certificate.IsEmpty)
+        {
+            Failed = true;
+            throw new TlsFatalAlert(AlertDescription.certificate_required, "The peer sent no certificate.");
+        }
+
+        var der = certificate.GetCertificateAt(0).GetEncoded();
+        if (!Expected.Matches(der))
+        {
+            Failed = true;
+            Actual = DtlsFingerprint.Sha256(der);
+            throw new TlsFatalAlert(AlertDescription.bad_certificate, "Certificate fingerprint mismatch.");
+        }
+    }
+}
+
+/// <summary>Settings shared by both roles.</summary>
+internal static class WebRtcDtls
+{
+    // ECDHE-ECDSA only (our certificates are P-256); AES-128-GCM first, as browsers pick it.
+    public static readonly int[] CipherSuites =
+    [
+        CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        CipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    ];
+
+    public static string Name(int cipherSuite) => cipherSuite switch
+    {
+        CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 => "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 => "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        CipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 => "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+        _ => $"0x{cipherSuite:X4}",
+    };
+
+    public static TlsCredentialedSigner Signer(TlsContext context, BcTlsCrypto crypto, DtlsCertificate certificate)
+    {
+        var chain = new Certificate([crypto.CreateCertificate(certificate.CertificateDer.ToArray())]);
+        return new BcDefaultTlsCredentialedSigner(new TlsCryptoParameters(context), crypto, certificate.PrivateKey, chain,
+            new SignatureAndHashAlgorithm(HashAlgorithm.sha256, SignatureAlgorithm.ecdsa));
+    }
+}
+
+internal sealed class WebRtcDtlsClient(BcTlsCrypto crypto, DtlsConnectionOptions options, FingerprintCheck check) : DefaultTlsClient(crypto)
+{
+    protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
+
+    protected override int[] GetSupportedCipherSuites() => WebRtcDtls.CipherSuites;
+
+    public override int GetHandshakeTimeoutMillis() => (int)options.HandshakeTimeout.TotalMilliseconds;
+
+    public override int GetHandshakeResendTimeMillis() => (int)options.InitialRetransmit.TotalMilliseconds;
+
+    // Browsers do not signal secure renegotiation the way BouncyCastle insists on; WebRTC never renegotiates (RFC 8842 §5.5).
+    public override void NotifySecureRenegotiation(bool secureRenegotiation)
+    {
+    }
+
+    public override TlsAuthentication GetAuthentication() => new Authentication(this);
+
+    internal int SelectedCipherSuite => m_context.SecurityParameters.CipherSuite;
+
+    private void Check(Certificate certificate) => check.Verify(certificate);
+
+    // RFC 8827 §6.5: both ends present certificates; we answer the server's request with ours.
+    private TlsCredentials Credentials() => WebRtcDtls.Signer(m_context, crypto, options.Certificate);
+
+    private sealed class Authentication(WebRtcDtlsClient client) : TlsAuthentication
+    {
+        public void NotifyServerCertificate(TlsServerCertificate serverCertificate) => client.Check(serverCertificate.Certificate);
+
+        public TlsCredentials GetClientCredentials(CertificateRequest certificateRequest) => client.Credentials();
+    }
+}
+
+internal sealed class WebRtcDtlsServer(BcTlsCrypto crypto, DtlsConnectionOptions options, FingerprintCheck check) : DefaultTlsServer(crypto)
+{
+    protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
+
+    protected override int[] GetSupportedCipherSuites() => WebRtcDtls.CipherSuites;
+
+    public override int GetHandshakeTimeoutMillis() => (int)options.HandshakeTimeout.TotalMilliseconds;
+
+    public override int GetHandshakeResendTimeMillis() => (int)options.InitialRetransmit.TotalMilliseconds;
+
+    public override void NotifySecureRenegotiation(bool secureRenegotiation)
+    {
+    }
+
+    // Our order, not the client's: AES-128-GCM is what browsers negotiate and the cheapest here (RFC 5246 §7.4.1.2 lets the server choose).
+    protected override bool PreferLocalCipherSuites() => true;
+
+    protected override TlsCredentialedSigner GetECDsaSignerCredentials() => WebRtcDtls.Signer(m_context, crypto, options.Certificate);
+
+    // The fingerprint check is the only authentication, so the server must ask for the client's certificate.
+    public override CertificateRequest GetCertificateRequest() =>
+        new([ClientCertificateType.ecdsa_sign], TlsUtilities.GetDefaultSupportedSignatureAlgorithms(m_context), null);
+
+    public override void NotifyClientCertificate(Certificate clientCertificate) => check.Verify(clientCertificate);
+
+    internal int SelectedCipherSuite => m_context.SecurityParameters.CipherSuite;
+}
