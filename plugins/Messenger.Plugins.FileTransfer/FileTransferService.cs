@@ -166,7 +166,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
                 TransferState.Cancelled,
                 "cancelled by you",
                 info => new TransferCancelled(info, ByPeer: false),
-                (TransferFrameKinds.Cancel, ControlFrameCodec.Write(new CancelFrame { TransferId = transferId, Reason = "cancelled by the sender's user" })),
+                (TransferFrameKinds.Cancel, ControlFrameCodec.Write(new CancelFrame { TransferId = transferId, Reason = "the user cancelled" })),
                 deletePartial: !_options.KeepPartialOnCancel).ConfigureAwait(false);
         }
         finally
