@@ -31,11 +31,33 @@ internal sealed class PatternStream(long length, int seed) : Stream
 
     public static void Fill(Span<byte> destination, long position, int seed)
     {
-        for (var i = 0; i < destination.Length; i++)
+        // Within an aligned 4 KiB block the pattern is Base[i] + constant, so whole blocks fill with vector adds.
+        while (destination.Length > 0)
         {
-            destination[i] = At(position + i, seed);
+            var inBlock = (int)(position & (BlockSize - 1));
+            var n = Math.Min(destination.Length, BlockSize - inBlock);
+            var constant = new System.Numerics.Vector<byte>((byte)((position >> 12) + seed));
+            var source = Base.AsSpan(inBlock, n);
+            var target = destination[..n];
+            var i = 0;
+            for (; i <= n - System.Numerics.Vector<byte>.Count; i += System.Numerics.Vector<byte>.Count)
+            {
+                (new System.Numerics.Vector<byte>(source[i..]) + constant).CopyTo(target[i..]);
+            }
+
+            for (; i < n; i++)
+            {
+                target[i] = At(position + i, seed);
+            }
+
+            destination = destination[n..];
+            position += n;
         }
     }
+
+    private const int BlockSize = 4096;
+
+    private static readonly byte[] Base = Enumerable.Range(0, BlockSize).Select(i => (byte)(i * 131)).ToArray();
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
