@@ -24,6 +24,12 @@ public sealed class FileTransferOptions
     /// <summary>The largest file accepted from the peer.</summary>
     public long MaxIncomingFileBytes { get; set; } = 1L << 40;
 
+    /// <summary>
+    /// How often a receiver asks the sender to resend from a missing chunk before failing the transfer. A real data
+    /// channel never loses frames; a lossy test link does.
+    /// </summary>
+    public int MaxGapRequests { get; set; } = 16;
+
     /// <summary>Keep a cancelled incoming file's verified prefix so a new offer of the same transfer can resume.</summary>
     public bool KeepPartialOnCancel { get; set; }
 
@@ -42,6 +48,7 @@ public sealed class FileTransferOptions
         ReadAheadChunks = (int)(ReadLong(settings, "readAheadChunks") ?? ReadAheadChunks);
         MaxPreviewBytes = (int)(ReadLong(settings, "maxPreviewBytes") ?? MaxPreviewBytes);
         MaxIncomingFileBytes = ReadLong(settings, "maxIncomingFileBytes") ?? MaxIncomingFileBytes;
+        MaxGapRequests = (int)(ReadLong(settings, "maxGapRequests") ?? MaxGapRequests);
         if (ReadLong(settings, "progressIntervalMilliseconds") is { } ms)
         {
             ProgressInterval = TimeSpan.FromMilliseconds(ms);
@@ -77,6 +84,11 @@ public sealed class FileTransferOptions
         if (MaxPreviewBytes is < 0 or > 192 * 1024)
         {
             throw new InvalidOperationException($"FileTransfer 'maxPreviewBytes' must be 0 to 192 KiB (it travels in one frame), not {MaxPreviewBytes}.");
+        }
+
+        if (MaxGapRequests is < 0 or > 1000)
+        {
+            throw new InvalidOperationException($"FileTransfer 'maxGapRequests' must be 0 to 1000, not {MaxGapRequests}.");
         }
 
         if (ProgressInterval <= TimeSpan.Zero)

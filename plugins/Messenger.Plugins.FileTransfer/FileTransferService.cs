@@ -460,6 +460,34 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
                 return;
             }
 
+            if (transfer.AwaitingResend)
+            {
+                if (chunk.Index != transfer.NextIndex)
+                {
+                    // Sent before the sender saw the resend request.
+                    LogChunkDropped(transfer.Id, chunk.Index, transfer.State);
+                    return;
+                }
+
+                transfer.AwaitingResend = false;
+            }
+            else if (transfer.GapRequests > 0 && chunk.Index >= 0 && chunk.Index < transfer.NextIndex)
+            {
+                // After a resend request the restarted run may repeat chunks this side already holds.
+                LogChunkDropped(transfer.Id, chunk.Index, transfer.State);
+                return;
+            }
+
+            if (chunk.Index > transfer.NextIndex && chunk.Index < transfer.ChunkCount && transfer.GapRequests < _options.MaxGapRequests)
+            {
+                transfer.GapRequests++;
+                transfer.AwaitingResend = true;
+                var resumeOffset = transfer.NextIndex * transfer.ChunkSize;
+                LogGap(transfer.Id, transfer.NextIndex, chunk.Index, resumeOffset);
+                await TrySendAsync(session, TransferFrameKinds.Accept, ControlFrameCodec.Write(new AcceptFrame { TransferId = transfer.Id, ResumeOffset = resumeOffset })).ConfigureAwait(false);
+                return;
+            }
+
             if (CheckChunk(transfer, chunk) is { } problem)
             {
                 LogChunkRefused(transfer.Id, chunk.Index, problem);
@@ -540,6 +568,12 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
             }
 
             var received = Interlocked.Read(ref transfer.Bytes);
+            if (transfer.GapRequests > 0 && received != transfer.Size)
+            {
+                // The end of a run that was restarted by a resend request; the restarted run ends again.
+                return;
+            }
+
             if (end.BytesSent != transfer.Size || received != transfer.Size)
             {
                 var reason = $"the sender stopped after {received} of the {transfer.Size} bytes it offered";
@@ -1150,6 +1184,9 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Transfer {TransferId} failed at chunk {Index}: {Problem}")]
     private partial void LogChunkRefused(string transferId, long index, string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Transfer {TransferId}: chunk {Expected} is missing (chunk {Got} came); asked the sender to resend from byte {Offset}")]
+    private partial void LogGap(string transferId, long expected, long got, long offset);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Dropped chunk {Index} of transfer {TransferId}, which is {State}")]
     private partial void LogChunkDropped(string transferId, long index, TransferState state);

@@ -54,6 +54,12 @@ internal sealed class Transfer
     /// <summary>Receiver: the chunk expected next.</summary>
     public long NextIndex { get; set; }
 
+    /// <summary>Receiver: times this side asked the sender to resend from a gap.</summary>
+    public int GapRequests { get; set; }
+
+    /// <summary>Receiver: a resend was asked for; chunks other than <see cref="NextIndex"/> are stale until it arrives.</summary>
+    public bool AwaitingResend { get; set; }
+
     public IStoredFileWriter? Writer { get; set; }
 
     public IPeerSession? Session { get; set; }

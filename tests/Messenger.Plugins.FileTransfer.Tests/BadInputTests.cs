@@ -108,7 +108,6 @@ public sealed class BadInputTests
     [Theory]
     [InlineData("duplicate", "twice")]
     [InlineData("out-of-range", "outside")]
-    [InlineData("gap", "never arrived")]
     [InlineData("short-chunk", "holds")]
     [InlineData("bad-crc", "corrupt")]
     [InlineData("fewer-bytes", "stopped after 2048")]
@@ -129,7 +128,6 @@ public sealed class BadInputTests
                 await peer.SendChunkAsync("t1", 2, Content.AsSpan(2048, 952));
                 await peer.SendChunkAsync("t1", 3, new byte[10]);
                 break;
-            case "gap": await peer.SendChunkAsync("t1", 2, Content.AsSpan(2048, 952)); break;
             case "short-chunk": await peer.SendChunkAsync("t1", 1, Content.AsSpan(1024, 1000)); break;
             case "bad-crc": await peer.SendChunkAsync("t1", 1, Content.AsSpan(1024, 1024), crc: 12345); break;
             case "fewer-bytes":
@@ -143,6 +141,49 @@ public sealed class BadInputTests
         Assert.Contains(reasonPart, fail.Reason, StringComparison.Ordinal);
         var failed = Assert.IsType<TransferFailed>(await pair.EventsB.WaitForEndAsync("t1"));
         Assert.Contains(reasonPart, failed.Transfer.Reason, StringComparison.Ordinal);
+        Assert.Empty(await TransferTests.ListStoredAsync(pair.FilesB));
+    }
+
+    [Fact]
+    public async Task Chunk_Gap_AsksForResendFromMissingChunkAndCompletes()
+    {
+        var peer = await RawPeer.StartAsync();
+        await using var pair = peer.Pair;
+        await peer.SendAsync(TransferFrameKinds.Offer, RawPeer.Offer(Content));
+        await peer.ExpectAsync<AcceptFrame>(TransferFrameKinds.Accept);
+
+        await peer.SendChunkAsync("t1", 0, Content.AsSpan(0, 1024));
+        await peer.SendChunkAsync("t1", 2, Content.AsSpan(2048, 952));
+        await peer.SendAsync(TransferFrameKinds.End, new EndFrame { TransferId = "t1", BytesSent = 3000 });
+
+        Assert.Equal(1024, (await peer.ExpectAsync<AcceptFrame>(TransferFrameKinds.Accept)).ResumeOffset);
+        await peer.SendChunkAsync("t1", 1, Content.AsSpan(1024, 1024));
+        await peer.SendChunkAsync("t1", 2, Content.AsSpan(2048, 952));
+        await peer.SendAsync(TransferFrameKinds.End, new EndFrame { TransferId = "t1", BytesSent = 3000 });
+
+        Assert.True((await peer.ExpectAsync<VerifyFrame>(TransferFrameKinds.Verify)).Verified);
+        var done = Assert.IsType<TransferCompleted>(await pair.EventsB.WaitForEndAsync("t1"));
+        Assert.Equal(Content, await TransferTests.ReadStoredAsync(pair.FilesB, done.Transfer.FileId!));
+    }
+
+    [Fact]
+    public async Task Chunk_SecondGapBeyondLimit_FailsAsLostData()
+    {
+        var peer = await RawPeer.StartAsync(o => o.MaxGapRequests = 1);
+        await using var pair = peer.Pair;
+        var content = PatternStream.Bytes(5000, seed: 3);
+        await peer.SendAsync(TransferFrameKinds.Offer, RawPeer.Offer(content));
+        await peer.ExpectAsync<AcceptFrame>(TransferFrameKinds.Accept);
+
+        await peer.SendChunkAsync("t1", 0, content.AsSpan(0, 1024));
+        await peer.SendChunkAsync("t1", 2, content.AsSpan(2048, 1024));
+        Assert.Equal(1024, (await peer.ExpectAsync<AcceptFrame>(TransferFrameKinds.Accept)).ResumeOffset);
+        await peer.SendChunkAsync("t1", 1, content.AsSpan(1024, 1024));
+        await peer.SendChunkAsync("t1", 3, content.AsSpan(3072, 1024));
+
+        var fail = await peer.ExpectAsync<FailFrame>(TransferFrameKinds.Fail);
+        Assert.Contains("lost data", fail.Reason, StringComparison.Ordinal);
+        Assert.IsType<TransferFailed>(await pair.EventsB.WaitForEndAsync("t1"));
         Assert.Empty(await TransferTests.ListStoredAsync(pair.FilesB));
     }
 

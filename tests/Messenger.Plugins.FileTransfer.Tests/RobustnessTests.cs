@@ -69,6 +69,7 @@ public sealed class RobustnessTests
         }
 
         var stored = await TransferTests.ListStoredAsync(pair.FilesB);
+        Console.WriteLine($"lossy seed {seed}: {end?.GetType().Name ?? "no end within 3 s"} ({end?.Transfer.Reason}); dropped {pair.Channels.A.MessagesDropped + pair.Channels.B.MessagesDropped} messages");
         if (end is TransferCompleted completed)
         {
             Assert.Equal(await File.ReadAllBytesAsync(path), await TransferTests.ReadStoredAsync(pair.FilesB, completed.Transfer.FileId!));
@@ -81,7 +82,7 @@ public sealed class RobustnessTests
 
         if (end is TransferFailed failed)
         {
-            Assert.True(failed.Transfer.Reason!.Contains("lost data", StringComparison.Ordinal) || failed.Transfer.Reason.Contains("twice", StringComparison.Ordinal), failed.Transfer.Reason);
+            Assert.Contains("lost data", failed.Transfer.Reason, StringComparison.Ordinal);
             Assert.Empty(stored);
         }
     }
