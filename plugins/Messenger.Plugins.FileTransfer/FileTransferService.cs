@@ -188,6 +188,14 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         await EnsureLoadedAsync(cancellationToken).ConfigureAwait(false);
         _peerId = session.PeerId;
         Volatile.Write(ref _session, session);
+        foreach (var transfer in _transfers.Values)
+        {
+            if (transfer.PendingNotice is { } notice && await TrySendAsync(session, notice.Kind, notice.Body).ConfigureAwait(false))
+            {
+                transfer.PendingNotice = null;
+            }
+        }
+
         // Re-offering is the resume request: the receiver answers with the verified prefix it holds.
         foreach (var transfer in _transfers.Values.Where(t => t.Direction == Direction.Outgoing && !t.IsFinal))
         {
@@ -918,9 +926,13 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
 
         await SaveAsync(transfer).ConfigureAwait(false);
         Publish(toEvent(transfer.Snapshot()));
-        if (notifyPeer is { } frame && session is not null)
+        if (notifyPeer is { } frame)
         {
-            await TrySendAsync(session, frame.Kind, frame.Body).ConfigureAwait(false);
+            if (session is null || !await TrySendAsync(session, frame.Kind, frame.Body).ConfigureAwait(false))
+            {
+                // No peer to tell now: tell it when it is back, so its side does not wait on a dead transfer.
+                transfer.PendingNotice = frame;
+            }
         }
     }
 
@@ -976,16 +988,18 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         }
     }
 
-    private async Task TrySendAsync(IPeerSession session, FrameKind kind, byte[] body)
+    private async Task<bool> TrySendAsync(IPeerSession session, FrameKind kind, byte[] body)
     {
         try
         {
             await session.SendAsync(kind, body, session.Ended).ConfigureAwait(false);
+            return true;
         }
         catch (Exception ex) when (ex is DataChannelClosedException or OperationCanceledException or ObjectDisposedException)
         {
-            // The session ended; the next session's re-offer brings both sides back in step.
+            // The session ended; the next session's re-offer (or pending notice) brings both sides back in step.
             LogNotSent(kind.Value, ex.Message);
+            return false;
         }
     }
 

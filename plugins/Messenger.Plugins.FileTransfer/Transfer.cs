@@ -60,6 +60,9 @@ internal sealed class Transfer
     /// <summary>Receiver: a resend was asked for; chunks other than <see cref="NextIndex"/> are stale until it arrives.</summary>
     public bool AwaitingResend { get; set; }
 
+    /// <summary>A final notice (cancel, fail) that could not reach the peer yet; sent when the next session starts.</summary>
+    public (FrameKind Kind, byte[] Body)? PendingNotice { get; set; }
+
     public IStoredFileWriter? Writer { get; set; }
 
     public IPeerSession? Session { get; set; }

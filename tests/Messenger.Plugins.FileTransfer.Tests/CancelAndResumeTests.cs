@@ -102,6 +102,45 @@ public sealed class CancelAndResumeTests
         Assert.Equal(await File.ReadAllBytesAsync(path), await TransferTests.ReadStoredAsync(pair.FilesB, stored.FileId!));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task CancelAsync_WhileDisconnected_PeerLearnsOnReconnectAndPartialIsDeleted(bool bySender)
+    {
+        await using var pair = await TransferPair.StartAsync(SlowLink, Side(false), Side(true));
+        var id = (await pair.TransfersA.SendFileAsync(pair.Folder.WritePatternFile("big.bin", Size))).TransferId;
+        await pair.EventsB.WaitForAsync<TransferProgressed>(e => e.Progress.BytesTransferred >= Size / 4);
+        await pair.DisconnectAsync();
+        await pair.EventsA.WaitForAsync<TransferPaused>();
+        await pair.EventsB.WaitForAsync<TransferPaused>();
+
+        await (bySender ? pair.TransfersA : pair.TransfersB).CancelAsync(id);
+        await pair.ConnectAsync();
+
+        var atA = Assert.IsType<TransferCancelled>(await pair.EventsA.WaitForEndAsync(id));
+        var atB = Assert.IsType<TransferCancelled>(await pair.EventsB.WaitForEndAsync(id));
+        Assert.Equal(!bySender, atA.ByPeer);
+        Assert.Equal(bySender, atB.ByPeer);
+        Assert.Empty(await TransferTests.ListStoredAsync(pair.FilesB));
+        Assert.DoesNotContain(pair.EventsA.Events, e => e is TransferStarted { ResumedFrom: > 0 });
+    }
+
+    [Fact]
+    public async Task CancelAsync_KeepPartialOnCancel_PrefixStaysInStore()
+    {
+        var keep = Side(true) with { Transfer = o => { Side(true).Transfer!(o); o.KeepPartialOnCancel = true; } };
+        await using var pair = await TransferPair.StartAsync(SlowLink, Side(false), keep);
+        var id = (await pair.TransfersA.SendFileAsync(pair.Folder.WritePatternFile("big.bin", Size))).TransferId;
+        await pair.EventsB.WaitForAsync<TransferProgressed>(e => e.Progress.BytesTransferred >= Size / 4);
+
+        await pair.TransfersB.CancelAsync(id);
+
+        await pair.EventsA.WaitForEndAsync(id);
+        var partial = Assert.Single(await TransferTests.ListStoredAsync(pair.FilesB));
+        Assert.False(partial.IsComplete);
+        Assert.InRange(partial.Length, Size / 4, Size - 1);
+    }
+
     [Fact]
     public async Task Resume_OfferedWhileDisconnected_GoesOutOnReconnect()
     {
