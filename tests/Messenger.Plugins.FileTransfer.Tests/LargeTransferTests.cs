@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 
 namespace Messenger.Plugins.FileTransfer.Tests;
 
+[Collection(nameof(TimingCollection))]
 public sealed class LargeTransferTests(ITestOutputHelper output)
 {
     /// <summary>Set MESSENGER_FT_LARGE_BYTES (e.g. 5368709120) for the manual 5 GiB measurement.</summary>
