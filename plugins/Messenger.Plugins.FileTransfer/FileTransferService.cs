@@ -250,41 +250,49 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
     public async ValueTask HandleFrameAsync(IPeerSession session, FrameKind kind, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
-        switch (kind.Value)
+        // The hot path first: chunks are nearly every frame.
+        if (kind == TransferFrameKinds.Chunk)
         {
-            case 100:
-                await OnOfferAsync(session, ControlFrameCodec.Read<OfferFrame>(body, f => f.TransferId), cancellationToken).ConfigureAwait(false);
-                break;
-            case 101:
-                await OnAcceptAsync(session, ControlFrameCodec.Read<AcceptFrame>(body, f => f.TransferId)).ConfigureAwait(false);
-                break;
-            case 102:
-                var reject = ControlFrameCodec.Read<RejectFrame>(body, f => f.TransferId);
-                await OnPeerEndedAsync(reject.TransferId, Direction.Outgoing, TransferState.Rejected, $"rejected by the peer{Suffix(reject.Reason)}", info => new TransferRejected(info, ByPeer: true)).ConfigureAwait(false);
-                break;
-            case 103:
-                await OnChunkAsync(session, ChunkFrame.Read(body), cancellationToken).ConfigureAwait(false);
-                break;
-            case 104:
-                await OnAckAsync(ControlFrameCodec.Read<AckFrame>(body, f => f.TransferId)).ConfigureAwait(false);
-                break;
-            case 105:
-                await OnEndAsync(session, ControlFrameCodec.Read<EndFrame>(body, f => f.TransferId), cancellationToken).ConfigureAwait(false);
-                break;
-            case 106:
-                var verify = ControlFrameCodec.Read<VerifyFrame>(body, f => f.TransferId);
-                await OnVerifyAsync(verify).ConfigureAwait(false);
-                break;
-            case 107:
-                var cancel = ControlFrameCodec.Read<CancelFrame>(body, f => f.TransferId);
-                await OnPeerEndedAsync(cancel.TransferId, null, TransferState.Cancelled, $"cancelled by the peer{Suffix(cancel.Reason)}", info => new TransferCancelled(info, ByPeer: true)).ConfigureAwait(false);
-                break;
-            case 108:
-                var fail = ControlFrameCodec.Read<FailFrame>(body, f => f.TransferId);
-                await OnPeerEndedAsync(fail.TransferId, null, TransferState.Failed, $"the peer failed: {fail.Reason}", info => new TransferFailed(info)).ConfigureAwait(false);
-                break;
-            default:
-                throw new FrameFormatException($"kind {kind} is not a file-transfer frame");
+            await OnChunkAsync(session, ChunkFrame.Read(body), cancellationToken).ConfigureAwait(false);
+        }
+        else if (kind == TransferFrameKinds.Offer)
+        {
+            await OnOfferAsync(session, ControlFrameCodec.Read<OfferFrame>(body, f => f.TransferId), cancellationToken).ConfigureAwait(false);
+        }
+        else if (kind == TransferFrameKinds.Accept)
+        {
+            await OnAcceptAsync(session, ControlFrameCodec.Read<AcceptFrame>(body, f => f.TransferId)).ConfigureAwait(false);
+        }
+        else if (kind == TransferFrameKinds.Reject)
+        {
+            var reject = ControlFrameCodec.Read<RejectFrame>(body, f => f.TransferId);
+            await OnPeerEndedAsync(reject.TransferId, Direction.Outgoing, TransferState.Rejected, $"rejected by the peer{Suffix(reject.Reason)}", info => new TransferRejected(info, ByPeer: true)).ConfigureAwait(false);
+        }
+        else if (kind == TransferFrameKinds.Ack)
+        {
+            await OnAckAsync(ControlFrameCodec.Read<AckFrame>(body, f => f.TransferId)).ConfigureAwait(false);
+        }
+        else if (kind == TransferFrameKinds.End)
+        {
+            await OnEndAsync(session, ControlFrameCodec.Read<EndFrame>(body, f => f.TransferId), cancellationToken).ConfigureAwait(false);
+        }
+        else if (kind == TransferFrameKinds.Verify)
+        {
+            await OnVerifyAsync(ControlFrameCodec.Read<VerifyFrame>(body, f => f.TransferId)).ConfigureAwait(false);
+        }
+        else if (kind == TransferFrameKinds.Cancel)
+        {
+            var cancel = ControlFrameCodec.Read<CancelFrame>(body, f => f.TransferId);
+            await OnPeerEndedAsync(cancel.TransferId, null, TransferState.Cancelled, $"cancelled by the peer{Suffix(cancel.Reason)}", info => new TransferCancelled(info, ByPeer: true)).ConfigureAwait(false);
+        }
+        else if (kind == TransferFrameKinds.Fail)
+        {
+            var fail = ControlFrameCodec.Read<FailFrame>(body, f => f.TransferId);
+            await OnPeerEndedAsync(fail.TransferId, null, TransferState.Failed, $"the peer failed: {fail.Reason}", info => new TransferFailed(info)).ConfigureAwait(false);
+        }
+        else
+        {
+            throw new FrameFormatException($"kind {kind} is not a file-transfer frame");
         }
     }
 
