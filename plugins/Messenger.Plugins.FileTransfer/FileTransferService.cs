@@ -689,11 +689,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
                 return;
             }
 
-            if (transfer.RunCancellation is { } previousRun)
-            {
-                await previousRun.CancelAsync().ConfigureAwait(false);
-            }
-
+            await CancelRunAsync(transfer).ConfigureAwait(false);
             var previous = transfer.Run;
             var cancellation = CancellationTokenSource.CreateLinkedTokenSource(session.Ended);
             transfer.RunCancellation = cancellation;
@@ -760,6 +756,10 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
             {
                 transfer.Gate.Release();
             }
+        }
+        finally
+        {
+            cancellation.Dispose();
         }
     }
 
@@ -913,10 +913,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         transfer.State = state;
         transfer.Reason = reason;
         transfer.Session = null;
-        if (transfer.RunCancellation is { } run)
-        {
-            await run.CancelAsync().ConfigureAwait(false);
-        }
+        await CancelRunAsync(transfer).ConfigureAwait(false);
 
         await CloseWriterAsync(transfer).ConfigureAwait(false);
         if (transfer.Direction == Direction.Incoming && deletePartial && transfer.FileId is { } fileId && _files is not null)

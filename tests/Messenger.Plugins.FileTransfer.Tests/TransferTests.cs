@@ -32,6 +32,7 @@ public sealed class TransferTests
         Assert.Equal(await File.ReadAllBytesAsync(path), await ReadStoredAsync(pair.FilesB, completed.Transfer.FileId!));
         Assert.Equal((size + Chunk - 1) / Chunk, pair.ServiceA.ChunksSent(offered.TransferId));
         Assert.Equal(TransferState.Completed, pair.TransfersA.GetTransfers().Single().State);
+        Assert.Equal(0, pair.SessionA.Statistics.Malformed + pair.SessionB.Statistics.Malformed + pair.SessionA.Statistics.HandlerFailed + pair.SessionB.Statistics.HandlerFailed);
     }
 
     [Fact]
