@@ -11,8 +11,9 @@ public sealed class CancelAndResumeTests
 
     private static readonly InMemoryChannelOptions SlowLink = new() { BandwidthBytesPerSecond = 3_000_000, Latency = TimeSpan.FromMilliseconds(2) };
 
-    private static SideOptions Side(bool autoAccept) => new()
+    private static SideOptions Side(bool autoAccept, bool sqlCipher = false) => new()
     {
+        SqlCipher = sqlCipher,
         Transfer = o =>
         {
             o.ChunkSize = Chunk;
@@ -80,10 +81,12 @@ public sealed class CancelAndResumeTests
         Assert.Equal(await File.ReadAllBytesAsync(path), await TransferTests.ReadStoredAsync(pair.FilesB, stored.FileId!));
     }
 
-    [Fact]
-    public async Task Resume_AfterRestartOfBothProcesses_ContinuesFromStoredPrefix()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Resume_AfterRestartOfBothProcesses_ContinuesFromStoredPrefix(bool sqlCipher)
     {
-        await using var pair = await TransferPair.StartAsync(SlowLink, Side(false), Side(true));
+        await using var pair = await TransferPair.StartAsync(SlowLink, Side(false, sqlCipher), Side(true, sqlCipher));
         var path = pair.Folder.WritePatternFile("big.bin", Size);
         var id = (await pair.TransfersA.SendFileAsync(path, new SendFileOptions { Caption = "survives" })).TransferId;
         await pair.EventsB.WaitForAsync<TransferProgressed>(e => e.Progress.BytesTransferred >= Size / 3);

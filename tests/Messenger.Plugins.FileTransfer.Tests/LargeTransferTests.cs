@@ -37,6 +37,40 @@ public sealed class LargeTransferTests(ITestOutputHelper output)
         output.WriteLine($"chunk {(chunkSize >= 1024 * 1024 ? "max (" + chunk + " B)" : (chunkSize / 1024) + " KiB")}: {size >> 20} MiB in {elapsed.TotalSeconds:F2} s = {size / elapsed.TotalSeconds / 1e6:F0} MB/s");
     }
 
+    [Theory]
+    [InlineData(false, 16 * 1024)]
+    [InlineData(false, 64 * 1024)]
+    [InlineData(true, 16 * 1024)]
+    [InlineData(true, 64 * 1024)]
+    public async Task SendFileAsync_RealStores_ThroughputMeasured(bool sqlCipher, int chunkSize)
+    {
+        const long size = 64L * 1024 * 1024;
+        await using var pair = await TransferPair.StartAsync(
+            a: new SideOptions
+            {
+                Transfer = o => o.ChunkSize = chunkSize,
+                Services = s => s.Replace(ServiceDescriptor.Singleton<IFileSource, PatternFileSource>()),
+            },
+            b: new SideOptions { SqlCipher = sqlCipher, Transfer = o => o.AutoAcceptMaxBytes = long.MaxValue });
+
+        var clock = Stopwatch.StartNew();
+        var id = (await pair.TransfersA.SendFileAsync($"pattern:{size}:7")).TransferId;
+        var end = await pair.EventsB.WaitForEndAsync(id, seconds: 120);
+        clock.Stop();
+
+        var done = Assert.IsType<TransferCompleted>(end);
+        await using (var stored = await pair.FilesB.OpenReadAsync(done.Transfer.FileId!))
+        {
+            Assert.Equal(size, stored.Length);
+            var sample = new byte[4096];
+            stored.Position = size / 2;
+            await stored.ReadExactlyAsync(sample);
+            Assert.Equal(PatternStream.Bytes(size / 2 + 4096, 7)[(int)(size / 2)..], sample);
+        }
+
+        output.WriteLine($"{(sqlCipher ? "SQLCipher" : "folder")} store, chunk {chunkSize / 1024} KiB: {size >> 20} MiB in {clock.Elapsed.TotalSeconds:F2} s = {size / clock.Elapsed.TotalSeconds / 1e6:F0} MB/s (includes the read-back SHA-256)");
+    }
+
     private static async Task<(TimeSpan Elapsed, long PeakHeap, PatternCheckingFileStore Store, int ChunkSize)> RunAsync(long size, int chunkSize)
     {
         var store = new PatternCheckingFileStore(seed: 5);

@@ -19,6 +19,9 @@ internal sealed record SideOptions
     /// <summary>Adds or replaces services after the plugins (a raw peer, a failing store, a pattern source).</summary>
     public Action<IServiceCollection>? Services { get; init; }
 
+    /// <summary>True for the default SQLCipher store (a raw key file), false for the folder store.</summary>
+    public bool SqlCipher { get; init; }
+
     /// <summary>False for a raw peer: no file-transfer plugin, frames are crafted by the test.</summary>
     public bool WithFileTransfer { get; init; } = true;
 }
@@ -144,12 +147,28 @@ internal sealed class TransferPair : IAsyncDisposable
     private IHost BuildHost(string name, SideOptions side)
     {
         var builder = MessengerHost.CreateBuilder(pluginsFile: null);
-        var storeSettings = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        if (side.SqlCipher)
         {
-            ["path"] = _folder.Combine(name, "data"),
-            ["downloadsPath"] = _folder.Combine(name, "downloads"),
-        }).Build();
-        new FolderStoragePlugin().ConfigureServices(builder.Services, storeSettings);
+            var keyFile = _folder.Combine(name + ".key");
+            if (!File.Exists(keyFile))
+            {
+                File.WriteAllText(keyFile, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+            }
+
+            new Messenger.Plugins.Storage.SqlCipher.SqlCipherStoragePlugin().ConfigureServices(builder.Services, new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["path"] = _folder.Combine(name, "data"),
+                ["keyFile"] = keyFile,
+            }).Build());
+        }
+        else
+        {
+            new FolderStoragePlugin().ConfigureServices(builder.Services, new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["path"] = _folder.Combine(name, "data"),
+                ["downloadsPath"] = _folder.Combine(name, "downloads"),
+            }).Build());
+        }
         if (side.WithFileTransfer)
         {
             builder.Services.AddFileTransfer(side.Transfer ?? Small());

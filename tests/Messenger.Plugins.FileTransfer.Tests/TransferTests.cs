@@ -35,6 +35,25 @@ public sealed class TransferTests
         Assert.Equal(0, pair.SessionA.Statistics.Malformed + pair.SessionB.Statistics.Malformed + pair.SessionA.Statistics.HandlerFailed + pair.SessionB.Statistics.HandlerFailed);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(102_399)]
+    [InlineData(102_400)]
+    [InlineData(300_001)]
+    public async Task SendFileAsync_SqlCipherStore_ReceiverStoresIdenticalVerifiedFile(int size)
+    {
+        var side = new SideOptions { SqlCipher = true, Transfer = TransferPair.Small(o => o.AutoAcceptMaxBytes = 1 << 20) };
+        await using var pair = await TransferPair.StartAsync(a: side, b: side);
+        var path = pair.Folder.WritePatternFile("data.bin", size, seed: size);
+
+        var offered = await pair.TransfersA.SendFileAsync(path);
+
+        var completed = Assert.IsType<TransferCompleted>(await pair.EventsB.WaitForEndAsync(offered.TransferId));
+        Assert.IsType<TransferCompleted>(await pair.EventsA.WaitForEndAsync(offered.TransferId));
+        Assert.Equal(await File.ReadAllBytesAsync(path), await ReadStoredAsync(pair.FilesB, completed.Transfer.FileId!));
+    }
+
     [Fact]
     public async Task AcceptAsync_OfferWaitingForUser_StartsOnlyAfterAccept()
     {
