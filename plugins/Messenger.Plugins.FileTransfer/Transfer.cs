@@ -1,0 +1,116 @@
+using Messenger.Contracts.FileTransfer;
+using Messenger.Contracts.Framing;
+using Messenger.Contracts.Previews;
+using Messenger.Contracts.Storage;
+
+namespace Messenger.Plugins.FileTransfer;
+
+/// <summary>
+/// One transfer's live state. <see cref="Gate"/> serialises everything that touches the writer, the send run or the
+/// state; the state itself is read without the gate only for snapshots.
+/// </summary>
+internal sealed class Transfer
+{
+    public required string Id { get; init; }
+
+    public required Direction Direction { get; init; }
+
+    public required string FileName { get; init; }
+
+    public required long Size { get; init; }
+
+    public required string MediaType { get; init; }
+
+    public required int ChunkSize { get; init; }
+
+    public required byte[] Sha256 { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    public required ProgressMeter Meter { get; init; }
+
+    public Preview? Preview { get; init; }
+
+    public string? Caption { get; init; }
+
+    public string? ChatMessageId { get; init; }
+
+    public string? SourcePath { get; init; }
+
+    public string? FileId { get; set; }
+
+    public SemaphoreSlim Gate { get; } = new(1, 1);
+
+    public volatile TransferState State;
+
+    public string? Reason { get; set; }
+
+    /// <summary>Sender: bytes handed to the channel. Receiver: bytes verified by CRC and written.</summary>
+    public long Bytes;
+
+    /// <summary>Receiver: bytes flushed and acked. Sender: bytes the receiver acked.</summary>
+    public long VerifiedBytes { get; set; }
+
+    /// <summary>Receiver: the chunk expected next.</summary>
+    public long NextIndex { get; set; }
+
+    /// <summary>Receiver: times this side asked the sender to resend from a gap.</summary>
+    public int GapRequests { get; set; }
+
+    /// <summary>Receiver: a resend was asked for; chunks other than <see cref="NextIndex"/> are stale until it arrives.</summary>
+    public bool AwaitingResend { get; set; }
+
+    /// <summary>A final notice (cancel, fail) that could not reach the peer yet; sent when the next session starts.</summary>
+    public (FrameKind Kind, byte[] Body)? PendingNotice { get; set; }
+
+    public IStoredFileWriter? Writer { get; set; }
+
+    public IPeerSession? Session { get; set; }
+
+    public CancellationTokenSource? RunCancellation { get; set; }
+
+    public Task Run { get; set; } = Task.CompletedTask;
+
+    /// <summary>Chunk frames this peer sent for the transfer, across sessions (tests count re-sends with it).</summary>
+    public long ChunksSent;
+
+    public long ChunkCount => Size == 0 ? 0 : ((Size - 1) / ChunkSize) + 1;
+
+    public bool IsFinal => State is TransferState.Completed or TransferState.Failed or TransferState.Cancelled or TransferState.Rejected;
+
+    public TransferInfo Snapshot() => new()
+    {
+        TransferId = Id,
+        Direction = Direction,
+        FileName = FileName,
+        Size = Size,
+        MediaType = MediaType,
+        State = State,
+        BytesTransferred = Interlocked.Read(ref Bytes),
+        Preview = Preview,
+        Caption = Caption,
+        ChatMessageId = ChatMessageId,
+        FileId = FileId,
+        Reason = Reason,
+    };
+
+    public TransferRecord ToRecord(string conversationId, DateTimeOffset now) => new()
+    {
+        TransferId = Id,
+        ConversationId = conversationId,
+        Direction = Direction,
+        FileName = FileName,
+        Size = Size,
+        MediaType = MediaType,
+        ChunkSize = ChunkSize,
+        Sha256 = Sha256,
+        State = State,
+        VerifiedBytes = VerifiedBytes,
+        FileId = FileId,
+        SourcePath = SourcePath,
+        ChatMessageId = ChatMessageId,
+        Reason = Reason,
+        CreatedAt = CreatedAt,
+        UpdatedAt = now,
+    };
+}
