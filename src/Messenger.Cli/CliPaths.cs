@@ -25,5 +25,6 @@ internal static class ExitCodes
     public const int Failed = 1;
     public const int UsageError = 2;
     public const int PluginsFailed = 3;
+    public const int StorageFailed = 4;
     public const int Cancelled = 130;
 }

@@ -1,6 +1,10 @@
 using System.CommandLine;
 using Messenger.Cli;
+using Messenger.Contracts.Storage;
 using Messenger.Host.Plugins;
+using Spectre.Console;
+
+ConsoleSetup.Apply();
 
 var pluginsOption = new Option<FileInfo?>("--plugins")
 {
@@ -23,6 +27,11 @@ catch (Exception ex) when (ex is CliException or PluginsConfigurationException)
     // One plain line on stderr, never wrapped, so scripts and people read the same thing.
     await Console.Error.WriteLineAsync($"messenger: {ex.Message}");
     return ExitCodes.UsageError;
+}
+catch (StorageException ex)
+{
+    await Console.Error.WriteLineAsync($"messenger: storage: {ex.Message}");
+    return ExitCodes.StorageFailed;
 }
 catch (OperationCanceledException)
 {

@@ -5,17 +5,34 @@ namespace Messenger.Cli.Tests;
 public class CliTests
 {
     [Fact]
-    public async Task Demo_WithRepositoryPlugins_RunsToTheSummaryAndStoredHistory()
+    public async Task Demo_WithRepositoryPlugins_SendsPreviewedFilesThatVerify_AndShowsStoredHistory()
     {
         var (exit, output) = await MessengerProcess.RunAsync(RepoPaths.RepoRoot, "demo", "--size", "8MB", "--messages", "3", "--plugins", Path.Combine(RepoPaths.RepoRoot, "plugins.json"));
 
         Assert.True(exit == 0, output);
         Assert.Contains("Bob received: Hello Bob, this is Alice.", output, StringComparison.Ordinal);
-        Assert.Contains("bulk bytes received by Bob", output, StringComparison.Ordinal);
+        Assert.Contains("Bob is offered holiday-photo.jpg", output, StringComparison.Ordinal);
+        Assert.Contains("of a 4000×3000 image/jpeg", output, StringComparison.Ordinal);
+        Assert.Contains("of a 1280×720 video/mp4, 4.0 s", output, StringComparison.Ordinal);
+        Assert.Contains("archive.bin", output, StringComparison.Ordinal);
+        Assert.Contains("8,000,000", output, StringComparison.Ordinal);
         Assert.Contains("Bob's stored history with Alice", output, StringComparison.Ordinal);
-        Assert.Contains("message 2 during the load", output, StringComparison.Ordinal);
-        Assert.Contains("Demo finished.", output, StringComparison.Ordinal);
+        Assert.Contains("Demo finished: every file arrived and verified.", output, StringComparison.Ordinal);
         Assert.DoesNotContain("failed", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Demo_WithAGivenFile_SendsThatFile()
+    {
+        using var temp = new TempFolder();
+        var file = temp.File("notes.txt");
+        File.WriteAllText(file, string.Concat(Enumerable.Repeat("Messenger demo file. ", 5000)));
+
+        var (exit, output) = await MessengerProcess.RunAsync(RepoPaths.RepoRoot, "demo", "--file", file, "--messages", "2");
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("Bob is offered notes.txt", output, StringComparison.Ordinal);
+        Assert.Contains("Demo finished: every file arrived and verified.", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -24,7 +41,7 @@ public class CliTests
         var (exit, output) = await MessengerProcess.RunAsync(RepoPaths.RepoRoot, "plugins");
 
         Assert.True(exit == 0, output);
-        foreach (var name in new[] { "Storage", "Preview.Image", "Preview.Video", "ReadReceipts" })
+        foreach (var name in new[] { "Storage", "Preview.Image", "Preview.Video", "FileTransfer", "ReadReceipts" })
         {
             Assert.Contains(name, output, StringComparison.Ordinal);
         }
@@ -50,6 +67,7 @@ public class CliTests
     [InlineData("demo", "--size", "lots")]
     [InlineData("demo", "--size", "10XB")]
     [InlineData("demo", "--messages", "0")]
+    [InlineData("demo", "--file", "/nonexistent/file.bin")]
     [InlineData("plugins", "--plugins", "/nonexistent/plugins.json")]
     public async Task BadArguments_GiveOneClearLine_AndExitTwo(params string[] args)
     {
