@@ -28,8 +28,8 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
     private readonly ILogger<FileTransferService> _logger;
     private readonly IReadOnlyList<IPreviewGenerator> _previews;
     private readonly IFileSource _source;
-    private readonly Lazy<IFileStore?> _fileStore;
-    private readonly Lazy<IMessageStore?> _messageStore;
+    private readonly IFileStore? _files;
+    private readonly IMessageStore? _messages;
     private readonly ConcurrentDictionary<string, Transfer> _transfers = new(StringComparer.Ordinal);
     private readonly TransferEventStream _events = new();
     private readonly SemaphoreSlim _loadGate = new(1, 1);
@@ -52,16 +52,11 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         _previews = previews.ToArray();
         _source = source;
         // Storage is another plugin and may be absent: without it this peer still sends, but refuses incoming files.
-        // Resolved on first use, so listing plugins or starting without a passphrase does not open the store.
-        _fileStore = new Lazy<IFileStore?>(() => services.GetService<IFileStore>());
-        _messageStore = new Lazy<IMessageStore?>(() => services.GetService<IMessageStore>());
+        _files = services.GetService<IFileStore>();
+        _messages = services.GetService<IMessageStore>();
     }
 
     public event EventHandler<TransferEvent>? TransferChanged;
-
-    private IFileStore? Files => _fileStore.Value;
-
-    private IMessageStore? Messages => _messageStore.Value;
 
     public string Name => "FileTransfer";
 
@@ -328,7 +323,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
             return;
         }
 
-        if (Files is null)
+        if (_files is null)
         {
             await TrySendAsync(session, TransferFrameKinds.Reject, ControlFrameCodec.Write(new RejectFrame { TransferId = offer.TransferId, Reason = "the receiver has no file store plugin loaded" })).ConfigureAwait(false);
             return;
@@ -432,7 +427,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
             long offset;
             try
             {
-                var writer = await Files!.OpenWriteAsync(transfer.FileId!, new StoredFileMetadata(transfer.FileName, transfer.MediaType), cancellationToken).ConfigureAwait(false);
+                var writer = await _files!.OpenWriteAsync(transfer.FileId!, new StoredFileMetadata(transfer.FileName, transfer.MediaType), cancellationToken).ConfigureAwait(false);
                 transfer.Writer = writer;
                 // Only whole chunks count as verified; a torn tail is cut and asked for again.
                 offset = writer.Length >= transfer.Size ? transfer.Size : writer.Length / transfer.ChunkSize * transfer.ChunkSize;
@@ -628,7 +623,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
             await writer.FlushAsync(token).ConfigureAwait(false);
             long length;
             byte[] hash;
-            var stored = await Files!.OpenReadAsync(transfer.FileId!, token).ConfigureAwait(false);
+            var stored = await _files!.OpenReadAsync(transfer.FileId!, token).ConfigureAwait(false);
             await using (stored.ConfigureAwait(false))
             {
                 length = stored.Length;
@@ -921,11 +916,11 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         await CancelRunAsync(transfer).ConfigureAwait(false);
 
         await CloseWriterAsync(transfer).ConfigureAwait(false);
-        if (transfer.Direction == Direction.Incoming && deletePartial && transfer.FileId is { } fileId && Files is not null)
+        if (transfer.Direction == Direction.Incoming && deletePartial && transfer.FileId is { } fileId && _files is not null)
         {
             try
             {
-                await Files.DeleteAsync(fileId, CancellationToken.None).ConfigureAwait(false);
+                await _files.DeleteAsync(fileId, CancellationToken.None).ConfigureAwait(false);
                 transfer.FileId = null;
             }
             catch (IOException ex)
@@ -1015,15 +1010,15 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
 
     private async ValueTask SaveAsync(Transfer transfer)
     {
-        if (Messages is not null)
+        if (_messages is not null)
         {
-            await Messages.SaveTransferAsync(transfer.ToRecord(_peerId, _time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
+            await _messages.SaveTransferAsync(transfer.ToRecord(_peerId, _time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
         }
     }
 
     private async ValueTask EnsureLoadedAsync(CancellationToken cancellationToken)
     {
-        if (_loaded || Messages is null)
+        if (_loaded || _messages is null)
         {
             return;
         }
@@ -1036,7 +1031,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
                 return;
             }
 
-            await foreach (var record in Messages.GetTransfersAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var record in _messages.GetTransfersAsync(cancellationToken).ConfigureAwait(false))
             {
                 _transfers.TryAdd(record.TransferId, FromRecord(record));
             }

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Messenger.Host;
 using Messenger.Host.Plugins;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Spectre.Console;
 
@@ -16,8 +15,7 @@ internal static class PluginsCommand
         command.SetAction(parse =>
         {
             var file = CliPaths.ResolvePluginsFile(parse.GetValue(pluginsOption));
-            using var host = MessengerHost.CreateBuilder(file, bootstrapLogger: NullLogger.Instance).BuildMessengerHost();
-            var catalog = host.Services.GetRequiredService<PluginCatalog>();
+            var catalog = MessengerHost.InspectPlugins(file, NullLogger.Instance);
             Render(catalog);
             return catalog.Failed.Count == 0 ? ExitCodes.Ok : ExitCodes.PluginsFailed;
         });

@@ -46,6 +46,17 @@ public static class MessengerHost
         return builder;
     }
 
+    /// <summary>
+    /// Loads the plugins of <paramref name="pluginsFile"/> to report on them, without building the container: no
+    /// service is created, so nothing (a store, a socket) is opened.
+    /// </summary>
+    /// <param name="pluginsFile">The <c>plugins.json</c> to read.</param>
+    /// <param name="bootstrapLogger">Told about each plugin loaded or skipped.</param>
+    /// <returns>What loaded, what was disabled, and what failed and why.</returns>
+    /// <exception cref="PluginsConfigurationException"><paramref name="pluginsFile"/> is missing or malformed.</exception>
+    public static PluginCatalog InspectPlugins(string pluginsFile, ILogger bootstrapLogger) =>
+        PluginCatalog.Load(PluginsFile.Load(pluginsFile), new ServiceCollection(), bootstrapLogger);
+
     /// <summary>Builds the host and checks the frame routing table, so a kind claimed twice fails at start, not mid-chat.</summary>
     /// <param name="builder">A builder from <see cref="CreateBuilder"/>.</param>
     /// <returns>The built host.</returns>
