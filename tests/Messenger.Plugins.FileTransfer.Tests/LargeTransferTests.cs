@@ -10,11 +10,11 @@ namespace Messenger.Plugins.FileTransfer.Tests;
 [Collection(nameof(TimingCollection))]
 public sealed class LargeTransferTests(ITestOutputHelper output)
 {
-    /// <summary>Set MESSENGER_FT_LARGE_BYTES (e.g. 5368709120) for the manual 5 GiB measurement.</summary>
-    private static readonly long LargeBytes = long.TryParse(Environment.GetEnvironmentVariable("MESSENGER_FT_LARGE_BYTES"), out var b) ? b : 1L << 30;
+    /// <summary>5 GiB, as the issue asks; MESSENGER_FT_LARGE_BYTES overrides it for other measurements.</summary>
+    private static readonly long LargeBytes = long.TryParse(Environment.GetEnvironmentVariable("MESSENGER_FT_LARGE_BYTES"), out var b) ? b : 5L << 30;
 
     [Fact]
-    public async Task SendFileAsync_OneGibibytePatternStream_VerifiesWithBoundedManagedHeap()
+    public async Task SendFileAsync_FiveGibibytePatternStream_VerifiesWithBoundedManagedHeap()
     {
         var (elapsed, peakHeap, store, _) = await RunAsync(LargeBytes, 64 * 1024);
 
