@@ -628,6 +628,11 @@ public sealed class IceAgent
             return;
         }
 
+        if (HasCheckToSend && _nextPacedCheck == TimeSpan.MaxValue)
+        {
+            _nextPacedCheck = now; // a pair became sendable (unfrozen, re-triggered): resume pacing
+        }
+
         if (SelectedPair is null)
         {
             var allFailed = _pairs.TrueForAll(p => p.State == IceCandidatePairState.Failed) && _checks.Count == 0;

@@ -279,7 +279,16 @@ public sealed class IceTransport : IAsyncDisposable
         }
     }
 
-    private void OnTimer() => Drive(agent => agent.HandleTimeout(Now));
+    private void OnTimer()
+    {
+        // The timer fired, so nothing is scheduled any more; Drive must set it again even for the same deadline.
+        lock (_gate)
+        {
+            _scheduled = TimeSpan.MaxValue;
+        }
+
+        Drive(agent => agent.HandleTimeout(Now));
+    }
 
     /// <summary>Runs one call on the agent under the lock, sends what it produced, reschedules, then raises events.</summary>
     private void Drive(Action<IceAgent> action)
@@ -311,7 +320,8 @@ public sealed class IceTransport : IAsyncDisposable
             if (next != _scheduled)
             {
                 _scheduled = next;
-                var delay = next == TimeSpan.MaxValue ? Timeout.InfiniteTimeSpan : Max(next - Now, TimeSpan.FromMilliseconds(1));
+                // Whole milliseconds, rounded up: timers truncate, and an early tick would find nothing due.
+                var delay = next == TimeSpan.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling((next - Now).TotalMilliseconds)));
                 _timer.Change(delay, Timeout.InfiniteTimeSpan);
             }
         }
@@ -340,8 +350,6 @@ public sealed class IceTransport : IAsyncDisposable
             // Closed concurrently.
         }
     }
-
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     public async ValueTask DisposeAsync()
     {
