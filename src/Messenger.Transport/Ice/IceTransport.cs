@@ -28,6 +28,7 @@ public sealed class IceTransport : IAsyncDisposable
     private IceAgent? _agent;
     private Task? _receiveLoop;
     private volatile IPEndPoint? _selected;
+    private volatile IPEndPoint[] _validated = [];
     private TimeSpan _scheduled = TimeSpan.MaxValue;
     private int _disposed;
 
@@ -259,13 +260,29 @@ public sealed class IceTransport : IAsyncDisposable
                 case DatagramKind.Stun:
                     OnStun(datagram, source);
                     break;
-                case DatagramKind.Dtls:
+                case DatagramKind.Dtls when IsValidated(source):
                     DataReceived?.Invoke(datagram);
                     break;
                 default:
                     break; // RFC 7983: nothing else runs on this port
             }
         }
+    }
+
+    // Only addresses a connectivity check has proven (RFC 8445 §7.2.5.3.2 valid pairs) may feed DTLS: an off-path
+    // sender that guesses the port cannot inject records into the handshake.
+    private bool IsValidated(IPEndPoint source)
+    {
+        var normalized = source.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(source.Address.MapToIPv4(), source.Port) : source;
+        foreach (var endPoint in _validated)
+        {
+            if (endPoint.Equals(normalized))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void OnStun(ReadOnlySpan<byte> datagram, IPEndPoint source)
@@ -316,6 +333,10 @@ public sealed class IceTransport : IAsyncDisposable
             }
 
             _selected = agent.SelectedPair?.RemoteEndPoint;
+            if (agent.Pairs.Count(p => p.State == IceCandidatePairState.Succeeded) != _validated.Length)
+            {
+                _validated = [.. agent.Pairs.Where(p => p.State == IceCandidatePairState.Succeeded).Select(p => p.RemoteEndPoint)];
+            }
             var next = agent.NextTimeout;
             if (next != _scheduled)
             {

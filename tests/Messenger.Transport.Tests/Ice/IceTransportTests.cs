@@ -60,6 +60,47 @@ public class IceTransportTests
     }
 
     [Fact]
+    public async Task Receive_DtlsFromUnvalidatedAddress_IsDropped()
+    {
+        await using var a = new IceTransport("ufrA", "passwordA-0123456789abcdef", Loopback());
+        await using var b = new IceTransport("ufrB", "passwordB-0123456789abcdef", Loopback());
+        using var stranger = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        stranger.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var received = new List<byte[]>();
+        var fromA = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        b.DataReceived += datagram =>
+        {
+            lock (received)
+            {
+                received.Add(datagram.ToArray());
+            }
+
+            if (datagram[1] == 0xAA)
+            {
+                fromA.TrySetResult();
+            }
+        };
+        var connected = WaitForStateAsync(b, IceConnectionState.Connected, IceConnectionState.Completed);
+        a.Start(controlling: true);
+        b.Start(controlling: false);
+        a.SetRemoteCredentials("ufrB", "passwordB-0123456789abcdef");
+        b.SetRemoteCredentials("ufrA", "passwordA-0123456789abcdef");
+        a.AddRemoteCandidate(b.HostCandidates[0]);
+        b.AddRemoteCandidate(a.HostCandidates[0]);
+        await connected;
+        await WaitForStateAsync(a, IceConnectionState.Connected, IceConnectionState.Completed);
+
+        await stranger.SendToAsync(new byte[] { 22, 0xBB }, SocketFlags.None, b.LocalEndPoint);
+        a.Send([22, 0xAA]);
+        await fromA.Task.WaitAsync(Wait);
+
+        lock (received)
+        {
+            Assert.Equal(new byte[] { 22, 0xAA }, Assert.Single(received));
+        }
+    }
+
+    [Fact]
     public void HostCandidates_BoundToAny_SkipLoopbackByDefault()
     {
         var withoutLoopback = IceTransport.GatherHostCandidates(new IPEndPoint(IPAddress.Any, 5000), includeLoopback: false);
