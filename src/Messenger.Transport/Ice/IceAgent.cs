@@ -651,7 +651,8 @@ public sealed class IceAgent
         var silence = now - _lastConsent;
         if (silence >= _options.ConsentTimeout)
         {
-            // RFC 7675 §5.1: consent expired; stop sending on the pair.
+            // RFC 7675 §5.1: consent expired; stop sending on the pair. A late tick still reports Disconnected first.
+            SetState(IceConnectionState.Disconnected);
             Fail($"Consent expired: no answer from {SelectedPair.RemoteEndPoint} for {silence.TotalSeconds:0.#} s.");
             SelectedPair = null;
         }

@@ -166,4 +166,47 @@ public class IceAgentTests
 
         Assert.Equal((Math.Min(g, d) << 32) + (2 * Math.Max(g, d)) + (g > d ? 1UL : 0UL), pair.Priority(controlling: true));
     }
+
+    [Fact]
+    public void AddRemoteCandidate_MdnsNameOrTcp_IsIgnored()
+    {
+        var net = new IcePairNetwork(seed: 19);
+        net.Signal(aLearnsB: false, bLearnsA: false);
+
+        Assert.False(net.A.AddRemoteCandidate(IceCandidate.Parse("candidate:1 1 udp 2122260223 4d1c2f7e-1b2a-4c3d-9e8f-0a1b2c3d4e5f.local 54400 typ host"), net.Now));
+        Assert.False(net.A.AddRemoteCandidate(IceCandidate.Parse("candidate:2 1 tcp 1518280447 192.0.2.2 9 typ host tcptype active"), net.Now));
+        Assert.Empty(net.A.Pairs);
+    }
+
+    [Fact]
+    public void HandleDatagram_RandomAndMutatedBytes_NeverThrows()
+    {
+        var net = new IcePairNetwork(seed: 20);
+        net.Signal();
+        net.RunUntil(() => net.FromA.Count > 3, Limit);
+        var random = new Random(7675);
+        var source = new IPEndPoint(IPAddress.Parse("192.0.2.77"), 7);
+        for (var i = 0; i < 5000; i++)
+        {
+            byte[] datagram;
+            if (i % 2 == 0)
+            {
+                datagram = new byte[random.Next(0, 120)];
+                random.NextBytes(datagram);
+            }
+            else
+            {
+                // A real check with a few flipped bytes: integrity, fingerprint and length checks must catch it.
+                datagram = (byte[])net.FromA[random.Next(net.FromA.Count)].Clone();
+                datagram[random.Next(datagram.Length)] ^= (byte)random.Next(1, 256);
+            }
+
+            net.B.HandleDatagram(datagram, source, net.Now);
+            while (net.B.TryDequeueTransmit(out _))
+            {
+            }
+        }
+
+        Assert.DoesNotContain(net.B.Pairs, p => p.RemoteEndPoint.Equals(source) && p.State == IceCandidatePairState.Succeeded);
+    }
 }

@@ -101,6 +101,34 @@ public class IceTransportTests
     }
 
     [Fact]
+    public async Task Consent_PeerSocketCloses_DisconnectedThenFailedOnRealTimers()
+    {
+        var fast = Loopback() with
+        {
+            ConfigureAgent = o => o with { ConsentInterval = TimeSpan.FromMilliseconds(200), DisconnectedTimeout = TimeSpan.FromMilliseconds(800), ConsentTimeout = TimeSpan.FromSeconds(2) },
+        };
+        await using var a = new IceTransport("ufrA", "passwordA-0123456789abcdef", fast);
+        var b = new IceTransport("ufrB", "passwordB-0123456789abcdef", fast);
+        var connected = WaitForStateAsync(a, IceConnectionState.Connected, IceConnectionState.Completed);
+        a.Start(controlling: true);
+        b.Start(controlling: false);
+        a.SetRemoteCredentials("ufrB", "passwordB-0123456789abcdef");
+        b.SetRemoteCredentials("ufrA", "passwordA-0123456789abcdef");
+        a.AddRemoteCandidate(b.HostCandidates[0]);
+        b.AddRemoteCandidate(a.HostCandidates[0]);
+        await connected;
+        var disconnected = WaitForStateAsync(a, IceConnectionState.Disconnected);
+        var failed = WaitForStateAsync(a, IceConnectionState.Failed);
+
+        await b.DisposeAsync(); // vanishes without a word, as a crashed peer or a lost network does
+        await disconnected;
+        await failed;
+
+        Assert.Null(a.SelectedRemote);
+        Assert.Contains("Consent expired", a.FailureReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void HostCandidates_BoundToAny_SkipLoopbackByDefault()
     {
         var withoutLoopback = IceTransport.GatherHostCandidates(new IPEndPoint(IPAddress.Any, 5000), includeLoopback: false);
