@@ -67,6 +67,8 @@ public sealed class PeerConnection : IAsyncDisposable
 
     public event EventHandler<PeerConnectionState>? ConnectionStateChanged;
 
+    public event EventHandler<IceConnectionState>? IceConnectionStateChanged;
+
     /// <summary>A data channel the peer opened.</summary>
     public event EventHandler<IDataChannel>? DataChannel;
 
@@ -274,6 +276,7 @@ public sealed class PeerConnection : IAsyncDisposable
 
     private void OnIceStateChanged(IceConnectionState state)
     {
+        IceConnectionStateChanged?.Invoke(this, state);
         switch (state)
         {
             case IceConnectionState.Connected or IceConnectionState.Completed:
