@@ -6,6 +6,7 @@ using Messenger.Transport.Stun;
 namespace Messenger.Transport.Tests.Ice;
 
 /// <summary>Two ICE transports over real UDP on 127.0.0.1.</summary>
+[Collection(Messenger.Transport.Tests.PeerConnection.PeerConnectionCollection.Name)]
 public class IceTransportTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);

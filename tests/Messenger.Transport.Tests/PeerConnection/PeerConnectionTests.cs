@@ -16,6 +16,7 @@ namespace Messenger.Transport.Tests.PeerConnection;
 using PeerConnection = Messenger.Transport.PeerConnection;
 
 /// <summary>Two C# peer connections over UDP on 127.0.0.1: SDP as text, ICE, DTLS, SCTP, data channels.</summary>
+[Collection(PeerConnectionCollection.Name)]
 public class PeerConnectionTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
