@@ -26,8 +26,8 @@ public sealed class PeerConnection : IAsyncDisposable
     private bool _remoteApplied;
     private bool _pendingEndOfCandidates;
     private bool _dtlsStarted;
-    private DtlsConnection? _dtls;
-    private DataChannelConnection? _channels;
+    private volatile DtlsConnection? _dtls;
+    private volatile DataChannelConnection? _channels;
     private Task? _background;
 
     public PeerConnection(PeerConnectionOptions? options = null)
@@ -183,12 +183,15 @@ public sealed class PeerConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Opens a data channel (RFC 8832); the connection must be <see cref="PeerConnectionState.Connected"/>.</summary>
+    /// <summary>
+    /// Opens a data channel (RFC 8832) once both descriptions are set; it turns Open after the connection is up
+    /// and the peer acknowledged it.
+    /// </summary>
     public IDataChannel CreateDataChannel(string label, DataChannelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(label);
         ThrowIfClosed();
-        var channels = _channels ?? throw new InvalidOperationException("Data channels open once the connection is Connected; await Connected first.");
+        var channels = _channels ?? throw new InvalidOperationException("Set the local and remote descriptions before creating data channels.");
         return channels.CreateChannel(label, options);
     }
 
@@ -246,6 +249,19 @@ public sealed class PeerConnection : IAsyncDisposable
         {
             return;
         }
+
+        // Both descriptions fix the DTLS role, hence the stream id parity: channels can be created from now on;
+        // SCTP queues their DCEP opens until the association is up (RFC 8832 §6).
+        var role = DtlsRoleOf(_local, remote);
+        _channels = new DataChannelConnection(
+            new DataChannelConnectionOptions
+            {
+                Sctp = _options.Sctp,
+                IsDtlsClient = role == DtlsRole.Client,
+                RemoteMaxMessageSize = remote.EffectiveMaxMessageSize,
+                TimeProvider = _options.Ice.TimeProvider,
+            },
+            packet => SendSctp(_dtls, packet));
 
         _ice.SetRemoteCredentials(remote.IceUfrag, remote.IcePwd);
         foreach (var candidate in remote.Candidates)
@@ -309,11 +325,8 @@ public sealed class PeerConnection : IAsyncDisposable
     private async Task ConnectDtlsAndSctpAsync()
     {
         var remote = _remote!;
-
-        // RFC 8842 §5.3: a=setup:active is the DTLS client; our offer's actpass makes us the server of an active answer.
-        var role = _local!.Type == SdpType.Answer
-            ? (_local.Setup == DtlsSetup.Active ? DtlsRole.Client : DtlsRole.Server)
-            : (remote.Setup == DtlsSetup.Active ? DtlsRole.Server : DtlsRole.Client);
+        var role = DtlsRoleOf(_local!, remote);
+        var channels = _channels!;
         try
         {
             var dtls = await DtlsConnection.HandshakeAsync(_dtlsPath, new DtlsConnectionOptions
@@ -324,16 +337,6 @@ public sealed class PeerConnection : IAsyncDisposable
                 HandshakeTimeout = _options.DtlsHandshakeTimeout,
             }, _stop.Token).ConfigureAwait(false);
             _dtls = dtls;
-            var channels = new DataChannelConnection(
-                new DataChannelConnectionOptions
-                {
-                    Sctp = _options.Sctp,
-                    IsDtlsClient = role == DtlsRole.Client,
-                    RemoteMaxMessageSize = remote.EffectiveMaxMessageSize,
-                    TimeProvider = _options.Ice.TimeProvider,
-                },
-                packet => SendSctp(dtls, packet));
-            _channels = channels;
             dtls.StartReceiving(channels.ReceivePacket);
             channels.Start();
             await channels.Connected.WaitAsync(_options.DtlsHandshakeTimeout, _options.Ice.TimeProvider, _stop.Token).ConfigureAwait(false);
@@ -369,8 +372,18 @@ public sealed class PeerConnection : IAsyncDisposable
         }
     }
 
-    private static void SendSctp(DtlsConnection dtls, ReadOnlySpan<byte> packet)
+    // RFC 8842 §5.3: a=setup:active is the DTLS client; our offer's actpass makes us the server of an active answer.
+    private static DtlsRole DtlsRoleOf(SessionDescription local, SessionDescription remote) => local.Type == SdpType.Answer
+        ? (local.Setup == DtlsSetup.Active ? DtlsRole.Client : DtlsRole.Server)
+        : (remote.Setup == DtlsSetup.Active ? DtlsRole.Server : DtlsRole.Client);
+
+    private static void SendSctp(DtlsConnection? dtls, ReadOnlySpan<byte> packet)
     {
+        if (dtls is null)
+        {
+            return; // SCTP only starts once DTLS is up; nothing is lost here
+        }
+
         try
         {
             dtls.Send(packet);

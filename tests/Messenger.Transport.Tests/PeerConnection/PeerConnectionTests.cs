@@ -322,6 +322,26 @@ public class PeerConnectionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task CreateDataChannel_BeforeConnected_OpensOnceUpAndCarriesMessage()
+    {
+        var (a, b) = Negotiate();
+        await using var _ = a;
+        await using var __ = b;
+        var remote = new TaskCompletionSource<IDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
+        b.DataChannel += (_, channel) => remote.TrySetResult(channel);
+
+        var local = a.CreateDataChannel("early"); // right after negotiation, as browsers allow
+        Assert.Equal(DataChannelState.Connecting, local.State);
+        await DataChannelPair.WaitForStateAsync(local, DataChannelState.Open);
+        local.SendText("first");
+        var channel = await remote.Task.WaitAsync(Wait);
+        var received = await ReceiveAsync(channel, 1);
+
+        Assert.Equal("early", channel.Label);
+        Assert.Equal("first", Encoding.UTF8.GetString(received[0].Data.Span));
+    }
+
+    [Fact]
     public async Task CreateAnswer_FromOffer_IsActiveWithSameMidAndOurCredentials()
     {
         await using var a = new PeerConnection(Options());
@@ -337,6 +357,6 @@ public class PeerConnectionTests(ITestOutputHelper output)
         Assert.NotEqual(offer.IceUfrag, answer.IceUfrag);
         Assert.Equal("127.0.0.1", Assert.Single(offer.Candidates).Address);
         Assert.True(offer.EndOfCandidates);
-        Assert.Throws<InvalidOperationException>(() => b.CreateDataChannel("too early"));
+        Assert.Throws<InvalidOperationException>(() => b.CreateDataChannel("too early")); // our answer is not set yet
     }
 }
