@@ -29,6 +29,7 @@ public sealed class PeerConnection : IAsyncDisposable
     private volatile DtlsConnection? _dtls;
     private volatile DataChannelConnection? _channels;
     private Task? _background;
+    private int _closing;
 
     public PeerConnection(PeerConnectionOptions? options = null)
     {
@@ -198,7 +199,8 @@ public sealed class PeerConnection : IAsyncDisposable
     /// <summary>Closes the channels (SCTP shutdown), DTLS (close_notify) and the socket.</summary>
     public async Task CloseAsync()
     {
-        if (ConnectionState == PeerConnectionState.Closed)
+        // Not the state: a peer's close_notify makes us Closed, but our socket and timers still need releasing.
+        if (Interlocked.Exchange(ref _closing, 1) != 0)
         {
             return;
         }
@@ -219,12 +221,12 @@ public sealed class PeerConnection : IAsyncDisposable
 
         _connected.TrySetException(new PeerConnectionException("The connection was closed before it connected."));
         SetState(PeerConnectionState.Closed);
+        _stop.Dispose();
     }
 
     public async ValueTask DisposeAsync()
     {
         await CloseAsync().ConfigureAwait(false);
-        _stop.Dispose();
     }
 
     private SessionDescription Describe(SdpType type, DtlsSetup setup, string mid, int sctpPort) => new()
