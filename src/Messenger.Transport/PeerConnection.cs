@@ -153,7 +153,7 @@ public sealed class PeerConnection : IAsyncDisposable
         ApplyRemote();
     }
 
-    /// <summary>A trickled remote candidate (RFC 8838 §11); null for end-of-candidates.</summary>
+    /// <summary>A trickled remote candidate (RFC 8838); null for end-of-candidates.</summary>
     public void AddRemoteCandidate(IceCandidate? candidate)
     {
         ThrowIfClosed();
@@ -241,7 +241,7 @@ public sealed class PeerConnection : IAsyncDisposable
         MaxMessageSize = _options.MaxMessageSize,
         Candidates = _ice.HostCandidates,
 
-        // With no STUN server, host candidates are all there is: say so inline (RFC 8838 §8.2).
+        // With no STUN server, host candidates are all there is: say so inline with a=end-of-candidates (RFC 8838, RFC 8840).
         EndOfCandidates = _options.Ice.StunServer is null,
     };
 

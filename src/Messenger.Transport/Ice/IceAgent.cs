@@ -138,7 +138,7 @@ public sealed class IceAgent
         StartChecking(now);
     }
 
-    /// <summary>A remote candidate from SDP or trickled (RFC 8838 §11); unusable ones (TCP, mDNS names) are ignored.</summary>
+    /// <summary>A remote candidate from SDP or trickled (RFC 8838); unusable ones (TCP, mDNS names) are ignored.</summary>
     public bool AddRemoteCandidate(IceCandidate candidate, TimeSpan now)
     {
         ArgumentNullException.ThrowIfNull(candidate);
@@ -159,7 +159,7 @@ public sealed class IceAgent
         return added;
     }
 
-    /// <summary>a=end-of-candidates from the peer (RFC 8838 §13): with every pair failed, ICE has failed.</summary>
+    /// <summary>a=end-of-candidates from the peer (RFC 8838): with every pair failed, ICE has failed.</summary>
     public void SetRemoteEndOfCandidates(TimeSpan now)
     {
         _remoteEndOfCandidates = true;

@@ -131,7 +131,7 @@ public sealed record SessionDescription
         return text.ToString();
     }
 
-    private static ulong RandomSessionId() => BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) >> 2; // RFC 8866 §5.2: fits a 63-bit NTP-style id
+    private static ulong RandomSessionId() => BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) >> 2; // RFC 8866 §5.2: a numeric id; kept positive in a signed 64-bit integer, as browsers do
 
     // RFC 8839 §5.4: ice-char = ALPHA / DIGIT / "+" / "/"
     private static string RandomIceChars(int length) =>
