@@ -37,6 +37,7 @@ internal static class SdpParser
         var session = new Values();
         var media = new Values();
         var inMedia = false;
+        var inOtherMedia = false;
         var found = false;
         var legacy = false;
         string? mid = null;
@@ -87,9 +88,7 @@ internal static class SdpParser
                 case 'm':
                     if (found)
                     {
-                        inMedia = false; // a later section (audio, video, a second application) is not ours
-                        found = true;
-                        index = lines.Length;
+                        index = lines.Length; // a later section (audio, video, a second application) is not ours
                         break;
                     }
 
@@ -101,9 +100,13 @@ internal static class SdpParser
 
                     if (fields[0] != "application")
                     {
+                        // Another kind of section (audio, video): its attributes are not ours, skip to the next m=.
                         inMedia = false;
+                        inOtherMedia = true;
                         continue;
                     }
+
+                    inOtherMedia = false;
 
                     if (fields[2] is "UDP/DTLS/SCTP" or "TCP/DTLS/SCTP" && fields[3] == "webrtc-datachannel")
                     {
@@ -124,7 +127,7 @@ internal static class SdpParser
                     found = true;
                     break;
                 case 'a':
-                    if (!inMedia && found)
+                    if (inOtherMedia || (!inMedia && found))
                     {
                         break;
                     }

@@ -70,6 +70,52 @@ public class SessionDescriptionTests
         "a=fingerprint:" + Fp + "\r\n" +
         "a=setup:actpass\r\n";
 
+    // Firefox-style offer with an audio section first: session-level fingerprint and ice-options, upper-case UDP.
+    private const string FirefoxOfferWithAudio =
+        "v=0\r\n" +
+        "o=mozilla...THIS_IS_SDPARTA-99.0 7167218442337302521 0 IN IP4 0.0.0.0\r\n" +
+        "s=-\r\n" +
+        "t=0 0\r\n" +
+        "a=fingerprint:" + Fp + "\r\n" +
+        "a=group:BUNDLE 0 1\r\n" +
+        "a=ice-options:trickle\r\n" +
+        "a=msid-semantic:WMS *\r\n" +
+        "m=audio 9 UDP/TLS/RTP/SAVPF 109\r\n" +
+        "c=IN IP4 0.0.0.0\r\n" +
+        "a=candidate:9 1 UDP 1 198.51.100.9 9 typ host\r\n" +
+        "a=ice-pwd:audioaudioaudioaudioaudio\r\n" +
+        "a=ice-ufrag:audi\r\n" +
+        "a=mid:0\r\n" +
+        "a=setup:actpass\r\n" +
+        "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n" +
+        "c=IN IP4 0.0.0.0\r\n" +
+        "a=candidate:0 1 UDP 2122252543 127.0.0.1 51200 typ host\r\n" +
+        "a=sendrecv\r\n" +
+        "a=end-of-candidates\r\n" +
+        "a=ice-pwd:8e2f4b7c1a9d3e5f6a7b8c9d0e1f2a3b\r\n" +
+        "a=ice-ufrag:5c1d2e3f\r\n" +
+        "a=mid:1\r\n" +
+        "a=setup:actpass\r\n" +
+        "a=sctp-port:5000\r\n" +
+        "a=max-message-size:1073741823\r\n";
+
+    [Fact]
+    public void Parse_FirefoxOfferWithAudioFirst_ReadsOnlyTheApplicationSection()
+    {
+        var offer = SessionDescription.Parse(FirefoxOfferWithAudio, SdpType.Offer);
+
+        Assert.Equal("5c1d2e3f", offer.IceUfrag);
+        Assert.Equal("8e2f4b7c1a9d3e5f6a7b8c9d0e1f2a3b", offer.IcePwd);
+        Assert.Equal("1", offer.Mid);
+        Assert.Equal(DtlsFingerprint.Parse(Fp), offer.Fingerprint); // from session level
+        Assert.True(offer.IceTrickle);
+        Assert.Equal(1073741823, offer.EffectiveMaxMessageSize);
+        var candidate = Assert.Single(offer.Candidates);
+        Assert.Equal("udp", candidate.Protocol);
+        Assert.Equal(51200, candidate.Port);
+        Assert.True(offer.EndOfCandidates);
+    }
+
     [Fact]
     public void Parse_ChromiumOffer_ReadsIceDtlsSctpAndCandidates()
     {
