@@ -54,6 +54,21 @@ public class IceAgentTests
         Assert.True(net.RunUntil(() => Connected(net.A) && Connected(net.B), Limit), $"A {net.A.State}, B {net.B.State}");
     }
 
+    [Theory]
+    [InlineData(21)]
+    [InlineData(22)]
+    [InlineData(23)]
+    [InlineData(24)]
+    public void Connect_LossDuplicationReordering_ConnectsOnOnePairBothWays(int seed)
+    {
+        var net = new IcePairNetwork(seed) { Loss = 0.2, Duplication = 0.2, Jitter = TimeSpan.FromMilliseconds(80) };
+        net.Signal();
+
+        Assert.True(net.RunUntil(() => Connected(net.A) && Connected(net.B), Limit), $"A {net.A.State}, B {net.B.State}");
+        Assert.Equal(IcePairNetwork.AddressB, net.A.SelectedPair!.RemoteEndPoint);
+        Assert.Equal(IcePairNetwork.AddressA, net.B.SelectedPair!.RemoteEndPoint);
+    }
+
     [Fact]
     public void Connect_UnsignalledPeer_IsLearntAsPeerReflexive()
     {

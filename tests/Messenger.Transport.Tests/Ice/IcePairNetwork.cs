@@ -41,6 +41,12 @@ internal sealed class IcePairNetwork
 
     public TimeSpan Delay { get; set; } = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>Probability that a datagram arrives twice.</summary>
+    public double Duplication { get; set; }
+
+    /// <summary>Extra random delay up to this much per datagram, so datagrams overtake each other.</summary>
+    public TimeSpan Jitter { get; set; }
+
     /// <summary>Drop everything B sends (B has vanished or is a black hole).</summary>
     public bool BSilent { get; set; }
 
@@ -141,22 +147,34 @@ internal sealed class IcePairNetwork
         {
             SentByA++;
             FromA.Add(t.Datagram);
-            if (t.Destination.Equals(AddressB) && _random.NextDouble() >= Loss)
+            if (t.Destination.Equals(AddressB))
             {
-                _inFlight.Add((Now + Delay, false, t.Datagram, AddressA));
+                Send(toA: false, t.Datagram, AddressA);
             }
         }
 
         while (B.TryDequeueTransmit(out var t))
         {
-            if (!BSilent && t.Destination.Equals(AddressA) && _random.NextDouble() >= Loss)
+            if (!BSilent && t.Destination.Equals(AddressA))
             {
-                _inFlight.Add((Now + Delay, true, t.Datagram, AddressB));
+                Send(toA: true, t.Datagram, AddressB);
             }
         }
 
         while (A.TryDequeueEvent(out _) || B.TryDequeueEvent(out _))
         {
+        }
+    }
+
+    private void Send(bool toA, byte[] datagram, IPEndPoint source)
+    {
+        var copies = _random.NextDouble() < Duplication ? 2 : 1;
+        for (var i = 0; i < copies; i++)
+        {
+            if (_random.NextDouble() >= Loss)
+            {
+                _inFlight.Add((Now + Delay + (Jitter * _random.NextDouble()), toA, datagram, source));
+            }
         }
     }
 
