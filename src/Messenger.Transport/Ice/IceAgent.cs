@@ -19,6 +19,9 @@ public readonly record struct IceAgentEvent(IceConnectionState? State, IceCandid
 /// </summary>
 public sealed class IceAgent
 {
+    /// <summary>RFC 8445 §6.1.2.5: the checklist is capped (100 pairs by default) so a peer cannot grow it without bound.</summary>
+    public const int MaxPairs = 100;
+
     private readonly IceAgentOptions _options;
     private readonly List<IceCandidate> _localCandidates = [];
     private readonly List<IceCandidatePair> _pairs = [];
@@ -292,6 +295,11 @@ public sealed class IceAgent
             return false;
         }
 
+        if (_pairs.Count >= MaxPairs)
+        {
+            return false;
+        }
+
         var pair = new IceCandidatePair(local, remote, endPoint);
 
         // RFC 8445 §6.1.2.6: one pair per foundation starts Waiting, the rest Frozen.
@@ -436,7 +444,7 @@ public sealed class IceAgent
         if (pair is null)
         {
             var local = _localCandidates.Find(c => c.Type == IceCandidateType.Host && c.EndPoint?.AddressFamily == source.AddressFamily);
-            if (local is null)
+            if (local is null || _pairs.Count >= MaxPairs)
             {
                 return;
             }

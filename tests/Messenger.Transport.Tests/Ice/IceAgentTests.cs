@@ -224,4 +224,18 @@ public class IceAgentTests
 
         Assert.DoesNotContain(net.B.Pairs, p => p.RemoteEndPoint.Equals(source) && p.State == IceCandidatePairState.Succeeded);
     }
+
+    [Fact]
+    public void AddRemoteCandidate_ManyCandidates_ChecklistIsCapped()
+    {
+        var net = new IcePairNetwork(seed: 25);
+        net.Signal(aLearnsB: false, bLearnsA: false);
+
+        for (var port = 1; port <= 300; port++)
+        {
+            net.A.AddRemoteCandidate(IcePairNetwork.Host(new IPEndPoint(IPAddress.Parse("192.0.2.50"), port)), net.Now);
+        }
+
+        Assert.Equal(IceAgent.MaxPairs, net.A.Pairs.Count);
+    }
 }
