@@ -1,0 +1,27 @@
+using System.Net;
+using Messenger.Transport.Stun;
+
+namespace Messenger.Transport.Ice;
+
+/// <summary>Settings of an <see cref="IceTransport"/>: where its one UDP socket binds and how the agent behaves.</summary>
+public sealed record IceTransportOptions
+{
+    /// <summary>The socket's address; <see cref="IPAddress.Any"/> offers every interface's address as a host candidate.</summary>
+    public IPAddress BindAddress { get; init; } = IPAddress.Any;
+
+    /// <summary>Offer loopback addresses when bound to Any (RFC 8445 §5.1.1.1 says not to; off by default).</summary>
+    public bool IncludeLoopback { get; init; }
+
+    /// <summary>A STUN server for a server-reflexive candidate (RFC 8445 §5.1.1.2); none by default.</summary>
+    public IPEndPoint? StunServer { get; init; }
+
+    public StunClientOptions StunClient { get; init; } = new();
+
+    /// <summary>Agent timing (Ta, RTO, consent, timeouts); role and credentials come from the transport.</summary>
+    public Func<IceAgentOptions, IceAgentOptions> ConfigureAgent { get; init; } = static o => o;
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Kernel socket buffers; large so a burst of DTLS records does not overflow.</summary>
+    public int SocketBufferSize { get; init; } = 4 * 1024 * 1024;
+}
