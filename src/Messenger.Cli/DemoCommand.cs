@@ -7,7 +7,6 @@ using Messenger.Contracts.Storage;
 using Messenger.Host;
 using Messenger.Host.Plugins;
 using Messenger.Host.Sessions;
-using Messenger.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -37,11 +36,6 @@ internal static class DemoCommand
             Description = "Size of the generated archive Alice sends (e.g. 200MB, 1GiB).",
             DefaultValueFactory = _ => "200MB",
         };
-        var bandwidthOption = new Option<string>("--bandwidth")
-        {
-            Description = "The simulated link's bandwidth per direction (e.g. 100MB).",
-            DefaultValueFactory = _ => "100MB",
-        };
         var messagesOption = new Option<int>("--messages")
         {
             Description = "Chat messages each way during the bulk stream.",
@@ -51,20 +45,18 @@ internal static class DemoCommand
         {
             fileOption,
             sizeOption,
-            bandwidthOption,
             messagesOption,
         };
         command.SetAction((parse, cancellationToken) => RunAsync(
             CliPaths.ResolvePluginsFile(parse.GetValue(pluginsOption)),
             parse.GetValue(fileOption) ?? [],
             ByteSize.Parse(parse.GetValue(sizeOption)!, "--size"),
-            ByteSize.Parse(parse.GetValue(bandwidthOption)!, "--bandwidth"),
             parse.GetValue(messagesOption),
             cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(string pluginsFile, FileInfo[] files, long size, long bandwidth, int messages, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string pluginsFile, FileInfo[] files, long size, int messages, CancellationToken cancellationToken)
     {
         if (messages is < 1 or > 10_000)
         {
@@ -80,7 +72,6 @@ internal static class DemoCommand
         }
 
         AnsiConsole.MarkupLine($"[bold]Messenger demo[/]: two peers, Alice and Bob, in one process; plugins from [blue]{Markup.Escape(pluginsFile)}[/]");
-        AnsiConsole.MarkupLine("[grey]The peers are joined by the in-memory channel pair (simulated link) until the WebRTC transport lands.[/]");
         var loadAtBob = new DemoLoad();
         using var peerFiles = DemoPeerFiles.Create();
         AnsiConsole.MarkupLine($"[grey]Each peer keeps its store under {Markup.Escape(peerFiles.Root)} with a random key (deleted at the end).[/]");
@@ -88,14 +79,11 @@ internal static class DemoCommand
         using var bob = BuildPeer(peerFiles.WriteFor("bob", pluginsFile), loadAtBob);
         PluginsCommand.Render(alice.Services.GetRequiredService<PluginCatalog>());
 
-        await using var link = InMemoryChannelPair.Create(new InMemoryChannelOptions
-        {
-            BandwidthBytesPerSecond = bandwidth,
-            Latency = TimeSpan.FromMilliseconds(1),
-            ReceiveQueueCapacity = 256,
-        });
-        var (aliceSession, _) = await alice.Services.GetRequiredService<PeerSessionHost>().StartAsync(link.A, "bob", cancellationToken);
-        await bob.Services.GetRequiredService<PeerSessionHost>().StartAsync(link.B, "alice", cancellationToken);
+        AnsiConsole.MarkupLine("[grey]Connecting over 127.0.0.1: SDP offer/answer, ICE over UDP, DTLS 1.2, SCTP, one data channel…[/]");
+        await using var link = await LoopbackLink.ConnectAsync(cancellationToken);
+        AnsiConsole.MarkupLine($"  connected in {link.ConnectTime.TotalMilliseconds:F0} ms; DTLS fingerprints checked ({Markup.Escape(link.Fingerprints)})");
+        var (aliceSession, _) = await alice.Services.GetRequiredService<PeerSessionHost>().StartAsync(link.AliceChannel, "bob", cancellationToken);
+        await bob.Services.GetRequiredService<PeerSessionHost>().StartAsync(link.BobChannel, "alice", cancellationToken);
         var aliceChat = alice.Services.GetRequiredService<IChatService>();
         var bobChat = bob.Services.GetRequiredService<IChatService>();
         bobChat.ChatChanged += (_, e) =>
@@ -124,7 +112,7 @@ internal static class DemoCommand
             return await SendFilesAsync(alice, bob, peerFiles.Root, files, size, messages, cancellationToken);
         }
 
-        AnsiConsole.MarkupLine($"\n[bold]2. Chat while {ByteSize.Format(size)} of bulk data saturates the same channel[/] (link {ByteSize.Format(bandwidth)}/s)");
+        AnsiConsole.MarkupLine($"\n[bold]2. No file-transfer plugin loaded: chat while {ByteSize.Format(size)} of bulk frames saturate the same channel[/]");
         var latencies = new List<TimeSpan>();
         var clock = Stopwatch.StartNew();
         await AnsiConsole.Progress()
@@ -133,7 +121,7 @@ internal static class DemoCommand
             {
                 var bar = progress.AddTask("Alice → Bob bulk", maxValue: size);
                 var load = DemoLoad.SendAsync(aliceSession, size, ChunkSize, new Progress<long>(sent => bar.Value = Math.Min(sent, size)), cancellationToken);
-                var interval = TimeSpan.FromMilliseconds(Math.Max(20, size / (double)bandwidth * 1000 / (messages + 1)));
+                var interval = TimeSpan.FromMilliseconds(50);
                 for (var i = 0; i < messages && !load.IsCompleted; i++)
                 {
                     await Task.Delay(interval, cancellationToken);

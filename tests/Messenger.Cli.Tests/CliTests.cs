@@ -36,6 +36,27 @@ public class CliTests
     }
 
     [Fact]
+    public async Task Demo_WithoutTheFileTransferPlugin_ChatsDuringABulkStreamInstead()
+    {
+        using var temp = new TempFolder();
+        var file = temp.File("plugins.json");
+        File.WriteAllText(file, $$"""
+            { "plugins": [
+              { "name": "ReadReceipts", "folder": "{{RepoPaths.PluginFolder("Messenger.Plugins.ReadReceipts")}}" },
+              { "name": "FileTransfer", "folder": "{{RepoPaths.PluginFolder("Messenger.Plugins.FileTransfer")}}", "enabled": false }
+            ] }
+            """);
+
+        var (exit, output) = await MessengerProcess.RunAsync(temp.Path, "demo", "--plugins", file, "--size", "20MB", "--messages", "3");
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("No file-transfer plugin loaded", output, StringComparison.Ordinal);
+        Assert.Matches(@"bulk bytes received by Bob\s*│\s*20,0\d\d,\d\d\d", output);
+        Assert.Contains("No storage plugin loaded", output, StringComparison.Ordinal);
+        Assert.Contains("Demo finished.", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Plugins_ListsEveryPluginOfTheRepositoryFile_FoundFromTheWorkingFolder()
     {
         var (exit, output) = await MessengerProcess.RunAsync(RepoPaths.RepoRoot, "plugins");
