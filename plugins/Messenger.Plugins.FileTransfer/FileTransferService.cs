@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Threading.Channels;
+using Messenger.Contracts;
 using Messenger.Contracts.Channels;
 using Messenger.Contracts.FileTransfer;
 using Messenger.Contracts.Framing;
@@ -31,7 +32,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
     private readonly IFileStore? _files;
     private readonly IMessageStore? _messages;
     private readonly ConcurrentDictionary<string, Transfer> _transfers = new(StringComparer.Ordinal);
-    private readonly TransferEventStream _events = new();
+    private readonly EventFanout<TransferEvent> _events = new();
     private readonly SemaphoreSlim _loadGate = new(1, 1);
     private readonly HashSet<string> _unknownReplied = new(StringComparer.Ordinal);
     private IPeerSession? _session;

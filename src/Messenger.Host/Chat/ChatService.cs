@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using MessagePack;
+using Messenger.Contracts;
 using Messenger.Contracts.Chat;
 using Messenger.Contracts.Framing;
 using Messenger.Contracts.Storage;
@@ -25,7 +26,7 @@ public sealed partial class ChatService : IChatService, IFrameHandler, IPeerSess
     private readonly TimeProvider _time;
     private readonly Lazy<IMessageStore?> _store;
     private readonly ILogger<ChatService> _logger;
-    private readonly EventBroadcaster<ChatEvent> _events = new();
+    private readonly EventFanout<ChatEvent> _events = new();
     private readonly ConcurrentDictionary<string, long> _awaitingAck = new(StringComparer.Ordinal);
     private IPeerSession? _session;
 
