@@ -23,7 +23,6 @@ public sealed class InMemoryDataChannel : IDataChannel
     private long _buffered;
     private long _threshold;
     private DataChannelState _state = DataChannelState.Open;
-    private long _messagesSent;
     private long _messagesDropped;
 
     internal InMemoryDataChannel(string label, InMemoryChannelOptions options, int seed)
@@ -65,9 +64,6 @@ public sealed class InMemoryDataChannel : IDataChannel
 
     /// <summary>The highest <see cref="BufferedAmount"/> seen, for backpressure assertions.</summary>
     public long PeakBufferedAmount { get; private set; }
-
-    /// <summary>Messages this end has sent.</summary>
-    public long MessagesSent => Interlocked.Read(ref _messagesSent);
 
     /// <summary>Messages this end's link dropped on purpose (<see cref="InMemoryChannelOptions.LossRate"/>).</summary>
     public long MessagesDropped => Interlocked.Read(ref _messagesDropped);
@@ -203,7 +199,6 @@ public sealed class InMemoryDataChannel : IDataChannel
             _outbound.Writer.TryWrite(new DataChannelMessage(data, isText));
         }
 
-        Interlocked.Increment(ref _messagesSent);
     }
 
     private async Task PumpAsync()

@@ -160,12 +160,6 @@ public static class FrameCodec
         }
     }
 
-    /// <summary>The size of a frame carrying a body of <paramref name="bodyLength"/> bytes with kind <paramref name="kind"/>.</summary>
-    /// <param name="kind">The frame kind.</param>
-    /// <param name="bodyLength">The body length.</param>
-    /// <returns>The frame size.</returns>
-    public static int FrameSize(FrameKind kind, int bodyLength) => HeaderSize(kind) + bodyLength;
-
     /// <summary>Rents a buffer and encodes a frame into it; the caller returns the buffer to <see cref="ArrayPool{T}.Shared"/>.</summary>
     internal static (byte[] Buffer, int Length) EncodePooled(FrameKind kind, ReadOnlySpan<byte> body)
     {

@@ -58,9 +58,6 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
     /// <summary>What this session's scheduler wrote.</summary>
     public SchedulerCounters SendCounters => _scheduler.Counters;
 
-    /// <summary>The channel the session runs on.</summary>
-    public IDataChannel Channel => _channel;
-
     /// <inheritdoc />
     public ValueTask SendAsync(FrameKind kind, ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
     {
