@@ -29,7 +29,8 @@ public sealed record PeerConnectionOptions
     /// <summary>Our a=max-message-size (RFC 8841 §6).</summary>
     public int MaxMessageSize { get; init; } = SessionDescription.DefaultMaxMessageSize;
 
-    public SctpAssociationOptions Sctp { get; init; } = new();
+    /// <summary>The SCTP association's settings: the data-channel RTO floor unless set.</summary>
+    public SctpAssociationOptions Sctp { get; init; } = SctpAssociationOptions.ForDataChannels;
 }
 
 /// <summary>Why a peer connection failed: ICE found no path, or DTLS or SCTP could not be set up over it.</summary>

@@ -21,6 +21,9 @@ public class RtoFloorTests
 
         // The floor must stay above a peer's delayed SACK (RFC 9260 §6.2) or single packets get retransmitted spuriously.
         Assert.True(dataChannels.RtoMin > dataChannels.DelayedAckTimeout);
+
+        // A peer connection builds its data channels with the same floor unless told otherwise.
+        Assert.Equal(SctpAssociationOptions.ForDataChannels, new PeerConnectionOptions().Sctp);
     }
 
     [Theory]
