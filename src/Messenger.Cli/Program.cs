@@ -16,6 +16,7 @@ var root = new RootCommand("messenger: peer-to-peer chat with file transfer, pre
     pluginsOption,
     DemoCommand.Create(pluginsOption),
     PluginsCommand.Create(pluginsOption),
+    SignalCommand.Create(),
 };
 
 try
