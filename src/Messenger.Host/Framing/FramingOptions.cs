@@ -9,6 +9,6 @@ public sealed class FramingOptions
     /// </summary>
     public long BulkBufferThreshold { get; set; } = 512 * 1024;
 
-    /// <summary>The largest frame accepted from the peer, in bytes (further capped by the channel's max message size).</summary>
+    /// <summary>The largest frame accepted from the peer, in bytes; matches the 262,144-byte max-message-size we advertise.</summary>
     public int MaxReceivedFrameSize { get; set; } = 256 * 1024;
 }

@@ -33,7 +33,9 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
         _logger = logger;
         PeerId = peerId;
         _scheduler = new SendScheduler(channel, options.BulkBufferThreshold);
-        _maxReceivedFrameSize = Math.Min(options.MaxReceivedFrameSize, Math.Max(channel.MaxMessageSize, FrameCodec.MaxHeaderSize + 1));
+        // The channel's MaxMessageSize is the peer's limit for what we send; what we accept is our own (the transport
+        // already enforces the max-message-size we advertised).
+        _maxReceivedFrameSize = options.MaxReceivedFrameSize;
         MaxFrameBodySize = channel.MaxMessageSize - FrameCodec.MaxHeaderSize;
     }
 
