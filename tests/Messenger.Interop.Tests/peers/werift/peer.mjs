@@ -37,13 +37,18 @@ process.on("uncaughtException", fail);
 process.on("unhandledRejection", fail);
 
 // In a loopback-only namespace werift finds no interface address of its own: 127.0.0.1 has to be added, IPv4 only.
+// No STUN server: werift would otherwise look up stun.l.google.com, which the namespace cannot reach.
 const pc = new RTCPeerConnection({
+  iceServers: [],
   iceAdditionalHostAddresses: ["127.0.0.1"],
   iceUseIpv4: true,
   iceUseIpv6: false,
 });
 
-let offerCreatedAt = 0;
+// Negotiation starts when we create the offer or receive one; the milestones are logged relative to it, so the
+// peer's own share of the setup time is visible (when we answer, the test's clock also covers node's start-up).
+let negotiationStartedAt = 0;
+const sinceStart = () => `${(performance.now() - negotiationStartedAt).toFixed(0)} ms`;
 let weOffered = false;
 
 pc.onicecandidate = ({ candidate }) => {
@@ -71,8 +76,10 @@ function connectionEnded(why) {
     .finally(() => exit(0));
 }
 
+pc.iceConnectionStateChange.subscribe((state) => log(`ICE ${state} at +${sinceStart()}`));
+
 pc.connectionStateChange.subscribe((state) => {
-  log(`connection ${state}`);
+  log(`connection ${state} at +${sinceStart()}`);
   if (state === "closed" || state === "failed" || state === "disconnected") connectionEnded(`the connection turned ${state}`);
 });
 
@@ -93,7 +100,8 @@ function attach(channel) {
       return;
     }
     const open = { type: "open", label: channel.label };
-    if (weOffered) open.setupMs = performance.now() - offerCreatedAt;
+    log(`channel open at +${sinceStart()} (${weOffered ? "offer created" : "offer received"} = 0)`);
+    if (weOffered) open.setupMs = performance.now() - negotiationStartedAt;
     pc.sctpTransport?.sctp?.stateChanged?.closed?.subscribe(() => connectionEnded("the SCTP association ended"));
     emit(open);
   };
@@ -173,7 +181,7 @@ async function handle(message) {
   switch (message.type) {
     case "start": {
       weOffered = true;
-      offerCreatedAt = performance.now();
+      negotiationStartedAt = performance.now();
       attach(pc.createDataChannel(LABEL, { ordered: true }));
       const offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
@@ -181,6 +189,7 @@ async function handle(message) {
       break;
     }
     case "offer": {
+      negotiationStartedAt = performance.now();
       await pc.setRemoteDescription({ type: "offer", sdp: message.sdp });
       const answer = await pc.createAnswer();
       await pc.setLocalDescription(answer);
@@ -188,6 +197,7 @@ async function handle(message) {
       break;
     }
     case "answer":
+      log(`answer received at +${sinceStart()}`);
       await pc.setRemoteDescription({ type: "answer", sdp: message.sdp });
       break;
     case "candidate":
