@@ -51,14 +51,26 @@ let negotiationStartedAt = 0;
 const sinceStart = () => `${(performance.now() - negotiationStartedAt).toFixed(0)} ms`;
 let weOffered = false;
 
+// werift gathers inside setLocalDescription and reports candidates before that resolves (they are in the SDP as
+// well): hold them until our description has gone out, so a candidate never precedes its description.
+let heldCandidates = [];
 pc.onicecandidate = ({ candidate }) => {
-  if (!candidate || !candidate.candidate) {
-    emit({ type: "candidate", candidate: "", sdpMid: "0" });
-    return;
-  }
-  const text = candidate.candidate.startsWith("candidate:") ? candidate.candidate : `candidate:${candidate.candidate}`;
-  emit({ type: "candidate", candidate: text, sdpMid: candidate.sdpMid ?? "0" });
+  const message = !candidate || !candidate.candidate
+    ? { type: "candidate", candidate: "", sdpMid: "0" }
+    : {
+        type: "candidate",
+        candidate: candidate.candidate.startsWith("candidate:") ? candidate.candidate : `candidate:${candidate.candidate}`,
+        sdpMid: candidate.sdpMid ?? "0",
+      };
+  if (heldCandidates) heldCandidates.push(message);
+  else emit(message);
 };
+
+function emitDescription(type) {
+  emit({ type, sdp: pc.localDescription.sdp });
+  for (const message of heldCandidates) emit(message);
+  heldCandidates = null;
+}
 
 let channelClosed = false;
 
@@ -185,7 +197,7 @@ async function handle(message) {
       attach(pc.createDataChannel(LABEL, { ordered: true }));
       const offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
-      emit({ type: "offer", sdp: pc.localDescription.sdp });
+      emitDescription("offer");
       break;
     }
     case "offer": {
@@ -193,7 +205,7 @@ async function handle(message) {
       await pc.setRemoteDescription({ type: "offer", sdp: message.sdp });
       const answer = await pc.createAnswer();
       await pc.setLocalDescription(answer);
-      emit({ type: "answer", sdp: pc.localDescription.sdp });
+      emitDescription("answer");
       break;
     }
     case "answer":
