@@ -15,7 +15,7 @@ public sealed class WeriftInteropTests(ITestOutputHelper output)
     [Fact]
     public async Task Messenger_offers_werift_answers()
     {
-        await using var werift = StartPeer();
+        await using var werift = await StartPeerAsync();
         var result = await InteropScenario.RunAsync(werift, messengerOffers: true, output);
         Assert.True(result.MessengerOffered);
     }
@@ -23,17 +23,29 @@ public sealed class WeriftInteropTests(ITestOutputHelper output)
     [Fact]
     public async Task Werift_offers_messenger_answers()
     {
-        await using var werift = StartPeer();
+        await using var werift = await StartPeerAsync();
         var result = await InteropScenario.RunAsync(werift, messengerOffers: false, output);
         Assert.False(result.MessengerOffered);
     }
 
-    private ProcessRemotePeer StartPeer()
+    /// <summary>Starts peer.mjs and waits until node has loaded werift, so its start-up is not counted as setup.</summary>
+    private async Task<ProcessRemotePeer> StartPeerAsync()
     {
         var folder = PeerFolder;
         Assert.True(
             Directory.Exists(Path.Combine(folder, "node_modules", "werift")),
             $"werift is not installed in {folder}: run `bash build.sh test`, or `npm ci --prefix {folder}`.");
-        return ProcessRemotePeer.Start("werift", "node", [Path.Combine(folder, "peer.mjs")], output, folder);
+        var peer = ProcessRemotePeer.Start("werift", "node", [Path.Combine(folder, "peer.mjs")], output, folder);
+        try
+        {
+            await peer.Ready.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch
+        {
+            await peer.DisposeAsync();
+            throw;
+        }
+
+        return peer;
     }
 }

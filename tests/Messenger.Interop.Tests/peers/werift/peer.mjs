@@ -234,6 +234,7 @@ lines.on("line", (line) => {
   }
   queue = queue.then(() => handle(message)).catch(fail);
 });
+emit({ type: "ready" });
 lines.on("close", () => {
   // The test went away without closing the channel.
   if (!exiting) {
