@@ -37,13 +37,13 @@ process.on("uncaughtException", fail);
 process.on("unhandledRejection", fail);
 
 // In a loopback-only namespace werift finds no interface address of its own: 127.0.0.1 has to be added, IPv4 only.
-// No STUN server: werift would otherwise look up stun.l.google.com, which the namespace cannot reach.
 const pc = new RTCPeerConnection({
-  iceServers: [],
   iceAdditionalHostAddresses: ["127.0.0.1"],
   iceUseIpv4: true,
   iceUseIpv6: false,
 });
+// werift deep-merges `iceServers: []` into its default (stun.l.google.com), so its STUN server cannot be turned
+// off here; in the namespace the lookup fails at once (EAI_AGAIN) and gathering goes on with the host candidate.
 
 // Negotiation starts when we create the offer or receive one; the milestones are logged relative to it, so the
 // peer's own share of the setup time is visible (when we answer, the test's clock also covers node's start-up).
