@@ -1,4 +1,10 @@
+using System.Net;
+using System.Text.Json.Nodes;
 using Messenger.TestSupport;
+using Messenger.Transport;
+using Messenger.Transport.Dtls;
+using Messenger.Transport.Ice;
+using Messenger.Transport.Sdp;
 using Xunit.Abstractions;
 
 namespace Messenger.Interop.Tests;
@@ -29,6 +35,54 @@ public sealed class AiortcInteropTests(ITestOutputHelper output)
         await using var aiortc = StartPeer();
         var result = await InteropScenario.RunAsync(aiortc, messengerOffers: false, output);
         Assert.False(result.MessengerOffered);
+    }
+
+    /// <summary>
+    /// A man in the middle who rewrote aiortc's a=fingerprint on the way to us: aiortc's real certificate no longer
+    /// matches, so our DTLS server aborts the handshake with a clear error, and aiortc (the client) fails too.
+    /// </summary>
+    [Fact]
+    public async Task Fingerprint_swapped_in_aiortc_answer_fails_the_connection_on_our_side()
+    {
+        LoopbackOnlyNetwork.Require();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var ct = cts.Token;
+        await using var aiortc = StartPeer();
+        await using var pc = new PeerConnection(new PeerConnectionOptions { Ice = new IceTransportOptions { BindAddress = IPAddress.Loopback } });
+        pc.LocalCandidate += (_, candidate) => _ = aiortc.SendAsync(
+            new JsonObject { ["type"] = "candidate", ["candidate"] = candidate?.ToString() ?? "", ["sdpMid"] = "0" }, CancellationToken.None);
+        var mallory = DtlsCertificate.Generate().Fingerprint;
+
+        var offer = pc.CreateOffer();
+        pc.SetLocalDescription(offer);
+        await aiortc.SendAsync(new JsonObject { ["type"] = "offer", ["sdp"] = offer.ToString() }, ct);
+        var messages = aiortc.ReadAllAsync(ct).GetAsyncEnumerator(ct);
+        await using var _ = messages;
+        Assert.True(await messages.MoveNextAsync(), "aiortc exited without answering");
+        Assert.Equal("answer", (string?)messages.Current["type"]);
+        var answer = SessionDescription.Parse((string)messages.Current["sdp"]!, SdpType.Answer);
+        Assert.NotEqual(mallory, answer.Fingerprint);
+        pc.SetRemoteDescription(answer with { Fingerprint = mallory });
+
+        var error = await Assert.ThrowsAsync<PeerConnectionException>(() => pc.Connected.WaitAsync(ct));
+        output.WriteLine($"our side: {error.Message}");
+        Assert.Equal(PeerConnectionState.Failed, pc.ConnectionState);
+        Assert.Contains("does not match the fingerprint in its SDP", error.Message, StringComparison.Ordinal);
+        Assert.Contains(mallory.ToString(), error.Message, StringComparison.Ordinal);
+        Assert.Contains(answer.Fingerprint.ToString(), error.Message, StringComparison.Ordinal);
+        Assert.IsType<DtlsFingerprintMismatchException>(error.InnerException);
+
+        // aiortc never got a channel up: it reports an error (our bad_certificate alert ended its handshake) and exits non-zero.
+        var reported = new List<string>();
+        while (await messages.MoveNextAsync())
+        {
+            reported.Add(messages.Current.ToJsonString());
+        }
+
+        output.WriteLine($"aiortc reported: {string.Join(", ", reported)}");
+        Assert.DoesNotContain(reported, m => m.Contains("\"open\"", StringComparison.Ordinal));
+        Assert.Contains(reported, m => m.Contains("\"error\"", StringComparison.Ordinal));
+        Assert.NotEqual(0, await aiortc.WaitForExitAsync(ct));
     }
 
     private ProcessRemotePeer StartPeer()

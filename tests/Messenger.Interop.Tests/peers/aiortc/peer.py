@@ -10,6 +10,7 @@ the remote description is set.
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import sys
 import time
@@ -17,6 +18,10 @@ import time
 import aioice.ice
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
+
+# AIORTC_PEER_DEBUG=1 in the test's environment: aiortc's and aioice's own logs go to stderr (the test output).
+if os.environ.get("AIORTC_PEER_DEBUG"):
+    logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(relativeCreated)6d %(name)s %(message)s")
 
 LABEL = "interop"
 # source: keep at most this much queued in aiortc, resume at the bufferedamountlow event.
