@@ -24,7 +24,7 @@ public sealed class AiortcInteropTests(ITestOutputHelper output)
     [Fact]
     public async Task Messenger_offers_aiortc_answers()
     {
-        await using var aiortc = StartPeer();
+        await using var aiortc = await StartPeerAsync();
         var result = await InteropScenario.RunAsync(aiortc, messengerOffers: true, output);
         Assert.True(result.MessengerOffered);
     }
@@ -32,7 +32,7 @@ public sealed class AiortcInteropTests(ITestOutputHelper output)
     [Fact]
     public async Task Aiortc_offers_messenger_answers()
     {
-        await using var aiortc = StartPeer();
+        await using var aiortc = await StartPeerAsync();
         var result = await InteropScenario.RunAsync(aiortc, messengerOffers: false, output);
         Assert.False(result.MessengerOffered);
     }
@@ -47,7 +47,7 @@ public sealed class AiortcInteropTests(ITestOutputHelper output)
         LoopbackOnlyNetwork.Require();
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
         var ct = cts.Token;
-        await using var aiortc = StartPeer();
+        await using var aiortc = await StartPeerAsync(ct);
         await using var pc = new PeerConnection(new PeerConnectionOptions { Ice = new IceTransportOptions { BindAddress = IPAddress.Loopback } });
         pc.LocalCandidate += (_, candidate) => _ = aiortc.SendAsync(
             new JsonObject { ["type"] = "candidate", ["candidate"] = candidate?.ToString() ?? "", ["sdpMid"] = "0" }, CancellationToken.None);
@@ -85,9 +85,24 @@ public sealed class AiortcInteropTests(ITestOutputHelper output)
         Assert.NotEqual(0, await aiortc.WaitForExitAsync(ct));
     }
 
-    private ProcessRemotePeer StartPeer()
+    /// <summary>Starts the peer and waits for its "ready" (it has loaded aiortc), so setup times exclude Python's start-up.</summary>
+    private async Task<ProcessRemotePeer> StartPeerAsync(CancellationToken cancellationToken = default)
     {
         Assert.True(File.Exists(Python), $"{Python} is missing: the aiortc peer needs the system Python with python3-aiortc (apt-get install python3-aiortc).");
-        return ProcessRemotePeer.Start("aiortc", Python, [PeerScript], output);
+        var peer = ProcessRemotePeer.Start("aiortc", Python, [PeerScript], output);
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            await using var messages = peer.ReadAllAsync(timeout.Token).GetAsyncEnumerator(timeout.Token);
+            Assert.True(await messages.MoveNextAsync(), "the aiortc peer exited before it was ready (is python3-aiortc installed?)");
+            Assert.Equal("ready", (string?)messages.Current["type"]);
+            return peer;
+        }
+        catch
+        {
+            await peer.DisposeAsync();
+            throw;
+        }
     }
 }
