@@ -108,7 +108,11 @@ class Peer:
 
         @channel.on("close")
         def on_close():
-            if not self.done.done():
+            # A clean close is our stream reset with the association still up; an ABORT or a dead DTLS closes the
+            # channels too, and that is an error.
+            if self.pc.sctp is not None and self.pc.sctp.state == "closed":
+                self.fail("the SCTP association ended before our channel close")
+            elif not self.done.done():
                 self.done.set_result(None)
 
     def on_message(self, data):
