@@ -48,9 +48,7 @@ public sealed class AiortcInteropTests(ITestOutputHelper output)
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
         var ct = cts.Token;
         await using var aiortc = await StartPeerAsync(ct);
-        await using var pc = new PeerConnection(new PeerConnectionOptions { Ice = new IceTransportOptions { BindAddress = IPAddress.Loopback } });
-        pc.LocalCandidate += (_, candidate) => _ = aiortc.SendAsync(
-            new JsonObject { ["type"] = "candidate", ["candidate"] = candidate?.ToString() ?? "", ["sdpMid"] = "0" }, CancellationToken.None);
+        await using var pc = NewPeerConnection(aiortc);
         var mallory = DtlsCertificate.Generate().Fingerprint;
 
         var offer = pc.CreateOffer();
@@ -72,17 +70,65 @@ public sealed class AiortcInteropTests(ITestOutputHelper output)
         Assert.Contains(answer.Fingerprint.ToString(), error.Message, StringComparison.Ordinal);
         Assert.IsType<DtlsFingerprintMismatchException>(error.InnerException);
 
-        // aiortc never got a channel up: it reports an error (our bad_certificate alert ended its handshake) and exits non-zero.
+        // aiortc never got a channel up: our bad_certificate alert ended its handshake.
+        await AssertPeerFailedAsync(aiortc, messages, ct);
+    }
+
+    /// <summary>
+    /// The same man in the middle on the other leg: our answer's a=fingerprint rewritten on its way to aiortc.
+    /// aiortc (the DTLS server) finishes the handshake, finds our certificate does not match, and fails without an
+    /// alert (aiortc 1.4 checks the fingerprint only after the handshake), so our side sees DTLS up and SCTP never
+    /// answering: it fails when the association does not come up in time.
+    /// </summary>
+    [Fact]
+    public async Task Fingerprint_swapped_in_our_answer_makes_aiortc_refuse_and_our_side_fail()
+    {
+        LoopbackOnlyNetwork.Require();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var ct = cts.Token;
+        await using var aiortc = await StartPeerAsync(ct);
+        await using var pc = NewPeerConnection(aiortc, TimeSpan.FromSeconds(3));
+        var mallory = DtlsCertificate.Generate().Fingerprint;
+
+        await aiortc.SendAsync(new JsonObject { ["type"] = "start" }, ct);
+        var messages = aiortc.ReadAllAsync(ct).GetAsyncEnumerator(ct);
+        await using var _ = messages;
+        Assert.True(await messages.MoveNextAsync(), "aiortc exited without offering");
+        Assert.Equal("offer", (string?)messages.Current["type"]);
+        pc.SetRemoteDescription(SessionDescription.Parse((string)messages.Current["sdp"]!, SdpType.Offer));
+        var answer = pc.CreateAnswer();
+        pc.SetLocalDescription(answer);
+        await aiortc.SendAsync(new JsonObject { ["type"] = "answer", ["sdp"] = (answer with { Fingerprint = mallory }).ToString() }, ct);
+
+        var error = await Assert.ThrowsAsync<PeerConnectionException>(() => pc.Connected.WaitAsync(ct));
+        output.WriteLine($"our side: {error.Message}");
+        Assert.Equal(PeerConnectionState.Failed, pc.ConnectionState);
+        Assert.Contains("SCTP association did not come up", error.Message, StringComparison.Ordinal);
+        await AssertPeerFailedAsync(aiortc, messages, ct);
+    }
+
+    private static PeerConnection NewPeerConnection(IRemotePeer remote, TimeSpan? dtlsHandshakeTimeout = null)
+    {
+        var options = new PeerConnectionOptions { Ice = new IceTransportOptions { BindAddress = IPAddress.Loopback } };
+        var pc = new PeerConnection(dtlsHandshakeTimeout is { } timeout ? options with { DtlsHandshakeTimeout = timeout } : options);
+        pc.LocalCandidate += (_, candidate) => _ = remote.SendAsync(
+            new JsonObject { ["type"] = "candidate", ["candidate"] = candidate?.ToString() ?? "", ["sdpMid"] = "0" }, CancellationToken.None);
+        return pc;
+    }
+
+    /// <summary>The peer reports an error, never an open channel, and exits non-zero.</summary>
+    private async Task AssertPeerFailedAsync(IRemotePeer peer, IAsyncEnumerator<JsonObject> messages, CancellationToken ct)
+    {
         var reported = new List<string>();
         while (await messages.MoveNextAsync())
         {
             reported.Add(messages.Current.ToJsonString());
         }
 
-        output.WriteLine($"aiortc reported: {string.Join(", ", reported)}");
+        output.WriteLine($"{peer.Name} reported: {string.Join(", ", reported)}");
         Assert.DoesNotContain(reported, m => m.Contains("\"open\"", StringComparison.Ordinal));
         Assert.Contains(reported, m => m.Contains("\"error\"", StringComparison.Ordinal));
-        Assert.NotEqual(0, await aiortc.WaitForExitAsync(ct));
+        Assert.NotEqual(0, await peer.WaitForExitAsync(ct));
     }
 
     /// <summary>Starts the peer and waits for its "ready" (it has loaded aiortc), so setup times exclude Python's start-up.</summary>
