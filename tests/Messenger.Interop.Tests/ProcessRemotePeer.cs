@@ -17,7 +17,6 @@ public sealed class ProcessRemotePeer : IRemotePeer
     private readonly ITestOutputHelper _output;
     private readonly Channel<JsonObject> _messages = Channel.CreateUnbounded<JsonObject>();
     private readonly TaskCompletionSource _stdoutDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
     private ProcessRemotePeer(string name, ProcessStartInfo start, ITestOutputHelper output)
@@ -43,12 +42,6 @@ public sealed class ProcessRemotePeer : IRemotePeer
     }
 
     public string Name { get; }
-
-    /// <summary>
-    /// Completes when the peer reports <c>{"type":"ready"}</c> (optional, peers/README.md) or its stdout ends: await it
-    /// before the scenario so the peer's start-up (node, python) is not counted as connection setup.
-    /// </summary>
-    public Task Ready => _ready.Task;
 
     /// <summary>Starts <paramref name="fileName"/> with <paramref name="arguments"/>.</summary>
     public static ProcessRemotePeer Start(string name, string fileName, IEnumerable<string> arguments, ITestOutputHelper output, string? workingDirectory = null)
@@ -117,7 +110,6 @@ public sealed class ProcessRemotePeer : IRemotePeer
         {
             _messages.Writer.TryComplete();
             _stdoutDone.TrySetResult();
-            _ready.TrySetResult();
             return;
         }
 
@@ -133,12 +125,6 @@ public sealed class ProcessRemotePeer : IRemotePeer
         if (message is null)
         {
             Log($"[{Name} stdout] {line}");
-            return;
-        }
-
-        if ((string?)message["type"] == "ready")
-        {
-            _ready.TrySetResult();
             return;
         }
 

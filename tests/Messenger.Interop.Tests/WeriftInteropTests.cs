@@ -28,7 +28,7 @@ public sealed class WeriftInteropTests(ITestOutputHelper output)
         Assert.False(result.MessengerOffered);
     }
 
-    /// <summary>Starts peer.mjs and waits until node has loaded werift, so its start-up is not counted as setup.</summary>
+    /// <summary>Starts peer.mjs and waits for its "ready" (node has loaded werift), so setup times exclude node's start-up.</summary>
     private async Task<ProcessRemotePeer> StartPeerAsync()
     {
         var folder = PeerFolder;
@@ -38,14 +38,16 @@ public sealed class WeriftInteropTests(ITestOutputHelper output)
         var peer = ProcessRemotePeer.Start("werift", "node", [Path.Combine(folder, "peer.mjs")], output, folder);
         try
         {
-            await peer.Ready.WaitAsync(TimeSpan.FromSeconds(30));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await using var messages = peer.ReadAllAsync(timeout.Token).GetAsyncEnumerator(timeout.Token);
+            Assert.True(await messages.MoveNextAsync(), "the werift peer exited before it was ready (is node on PATH?)");
+            Assert.Equal("ready", (string?)messages.Current["type"]);
+            return peer;
         }
         catch
         {
             await peer.DisposeAsync();
             throw;
         }
-
-        return peer;
     }
 }
