@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -112,6 +113,7 @@ public sealed class ChromiumRemotePeer : IRemotePeer
         // The page applies messages in the order its receive() is called: calls go out one after another, in the
         // order SendAsync was called (our candidates can be raised while the answer is still on its way).
         var json = message.ToJsonString();
+        Log((string?)message["sdp"] is { } sdp ? $"→ chromium {(string?)message["type"]}:\n{sdp.Trim()}" : $"→ chromium {json}");
         Task send;
         lock (_sendOrder)
         {
@@ -184,6 +186,11 @@ public sealed class ChromiumRemotePeer : IRemotePeer
                 _messages.Writer.TryComplete();
                 break;
             default:
+                if ((string?)message["type"] is "candidate" or "open" or "closed" or "error")
+                {
+                    Log($"← chromium {json}");
+                }
+
                 _messages.Writer.TryWrite(message);
                 break;
         }
@@ -193,7 +200,7 @@ public sealed class ChromiumRemotePeer : IRemotePeer
     {
         try
         {
-            _output.WriteLine(line);
+            _output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:HH:mm:ss.fff} {line}"));
         }
         catch (InvalidOperationException)
         {

@@ -77,6 +77,7 @@
       const setupMs = offerStarted ? performance.now() - offerStarted : null;
       log(`channel open; sctp.maxMessageSize ${pc.sctp ? pc.sctp.maxMessageSize : '?'}`);
       report({ type: 'open', label: dc.label, setupMs });
+      logSelectedPair().catch((e) => log(`getStats: ${e.message}`));
     });
     dc.addEventListener('message', (e) => {
       const data = e.data;
@@ -95,6 +96,20 @@
         log(`channel error: ${e.error ? e.error.message : 'unknown'}`);
       }
     });
+  }
+
+  // Which path Chromium chose: the candidates it did not signal show up here (a prflx remote, for instance).
+  async function logSelectedPair() {
+    const stats = await pc.getStats();
+    for (const s of stats.values()) {
+      if (s.type === 'transport' && s.selectedCandidatePairId) {
+        const pair = stats.get(s.selectedCandidatePairId);
+        const local = stats.get(pair.localCandidateId);
+        const remote = stats.get(pair.remoteCandidateId);
+        const describe = (c) => `${c.candidateType} ${c.address}:${c.port}`;
+        log(`selected pair: local ${describe(local)}, remote ${describe(remote)}; dtls ${s.dtlsState} ${s.tlsVersion ?? ''} ${s.dtlsCipher ?? ''}, role ${s.dtlsRole ?? '?'}`);
+      }
+    }
   }
 
   async function onMessage(data) {
@@ -214,6 +229,7 @@
         offerStarted = performance.now();
         attach(pc.createDataChannel(LABEL, { ordered: true }));
         await pc.setLocalDescription(await pc.createOffer());
+        log(`offer:\n${pc.localDescription.sdp.trim()}`);
         report({ type: 'offer', sdp: pc.localDescription.sdp });
         break;
       }
@@ -221,6 +237,7 @@
         createPeerConnection();
         await setRemote({ type: 'offer', sdp: message.sdp });
         await pc.setLocalDescription(await pc.createAnswer());
+        log(`answer:\n${pc.localDescription.sdp.trim()}`);
         report({ type: 'answer', sdp: pc.localDescription.sdp });
         break;
       }
