@@ -70,12 +70,16 @@
   }
 
   function attach(dc) {
+    if (channel) {
+      log(`another channel: id ${dc.id} '${dc.label}' (the first is id ${channel.id})`);
+    }
+
     channel = dc;
     dc.binaryType = 'arraybuffer';
     dc.bufferedAmountLowThreshold = LOW_WATER;
     dc.addEventListener('open', () => {
       const setupMs = offerStarted ? performance.now() - offerStarted : null;
-      log(`channel open; sctp.maxMessageSize ${pc.sctp ? pc.sctp.maxMessageSize : '?'}`);
+      log(`channel ${dc.id} open; sctp.maxMessageSize ${pc.sctp ? pc.sctp.maxMessageSize : '?'}`);
       report({ type: 'open', label: dc.label, setupMs });
       logSelectedPair().catch((e) => log(`getStats: ${e.message}`));
     });
