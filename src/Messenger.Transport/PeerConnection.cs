@@ -427,6 +427,10 @@ public sealed class PeerConnection : IAsyncDisposable
 
         _connected.TrySetException(error);
         SetState(PeerConnectionState.Failed);
+
+        // The path or the security layer is gone: close the channels now so readers end and senders get an error
+        // instead of waiting on retransmissions that cannot arrive.
+        _channels?.Abort();
     }
 
     private void SetState(PeerConnectionState state)

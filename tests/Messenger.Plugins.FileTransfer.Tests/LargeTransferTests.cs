@@ -28,7 +28,7 @@ public sealed class LargeTransferTests(ITestOutputHelper output)
     [InlineData(16 * 1024)]
     [InlineData(64 * 1024)]
     [InlineData(1024 * 1024)]
-    public async Task SendFileAsync_ChunkSizes_ThroughputMeasured(int chunkSize)
+    public async Task SendFileAsync_ChunkSizes_ArriveIntactAndPrintThroughput(int chunkSize)
     {
         const long size = 256L * 1024 * 1024;
         var (elapsed, _, store, chunk) = await RunAsync(size, chunkSize);
@@ -42,7 +42,7 @@ public sealed class LargeTransferTests(ITestOutputHelper output)
     [InlineData(false, 64 * 1024)]
     [InlineData(true, 16 * 1024)]
     [InlineData(true, 64 * 1024)]
-    public async Task SendFileAsync_RealStores_ThroughputMeasured(bool sqlCipher, int chunkSize)
+    public async Task SendFileAsync_RealStores_ArriveIntactAndPrintThroughput(bool sqlCipher, int chunkSize)
     {
         const long size = 64L * 1024 * 1024;
         await using var pair = await TransferPair.StartAsync(

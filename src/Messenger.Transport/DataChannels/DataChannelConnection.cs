@@ -148,6 +148,12 @@ public sealed class DataChannelConnection : IAsyncDisposable
         await _closed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Ends the association at once (an ABORT, no graceful shutdown) and closes every channel: for a path that is
+    /// gone, where a SHUTDOWN would only wait for acknowledgements that cannot come.
+    /// </summary>
+    public void Abort() => Post(new LoopWork(WorkKind.Abort));
+
     public async ValueTask DisposeAsync()
     {
         try
@@ -253,7 +259,7 @@ public sealed class DataChannelConnection : IAsyncDisposable
                 _association.MarkConsumed(Interlocked.Exchange(ref _consumedPending, 0));
                 break;
             case WorkKind.Abort:
-                _association.Abort("The connection was disposed.");
+                _association.Abort("The connection was aborted.");
                 break;
             default:
                 break;

@@ -1,0 +1,121 @@
+using System.Net;
+using Messenger.Contracts.Channels;
+using Messenger.Transport.Ice;
+using Messenger.Transport.Sdp;
+using Messenger.Transport.Tests.DataChannels;
+
+namespace Messenger.Transport.Tests.PeerConnection;
+
+using PeerConnection = Messenger.Transport.PeerConnection;
+
+/// <summary>
+/// A peer that vanishes without a goodbye (cable pulled, laptop lid closed): every packet between two connected
+/// peers crosses a relay that is then cut. Consent freshness (RFC 7675) must turn both sides Disconnected, then
+/// Failed with a clear reason, and their data channels must close so readers and senders are released.
+/// </summary>
+[Collection(PeerConnectionCollection.Name)]
+public class PeerConnectionVanishTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+
+    // Consent checks every 200 ms, Disconnected after 1 s without an answer, Failed after 3 s: the RFC 7675 timers
+    // scaled down so the test takes seconds, on real UDP and real time.
+    private static PeerConnectionOptions Options() => new()
+    {
+        Ice = new IceTransportOptions
+        {
+            BindAddress = IPAddress.Loopback,
+            ConfigureAgent = o => o with
+            {
+                ConsentInterval = TimeSpan.FromMilliseconds(200),
+                DisconnectedTimeout = TimeSpan.FromSeconds(1),
+                ConsentTimeout = TimeSpan.FromSeconds(3),
+            },
+        },
+    };
+
+    [Fact]
+    public async Task PeerVanishes_BothSidesTurnDisconnectedThenFailed_AndChannelsClose()
+    {
+        await using var a = new PeerConnection(Options());
+        await using var b = new PeerConnection(Options());
+        var statesA = Record(a);
+        var statesB = Record(b);
+        var offer = a.CreateOffer();
+        a.SetLocalDescription(offer);
+        b.SetRemoteDescription(offer with { Candidates = [], EndOfCandidates = false });
+        var answer = b.CreateAnswer();
+        b.SetLocalDescription(answer);
+        await using var relay = new UdpRelay(offer.Candidates[0].EndPoint!, answer.Candidates[0].EndPoint!);
+        a.SetRemoteDescription(answer with { Candidates = [Via(answer.Candidates[0], relay.ForB)] });
+        b.AddRemoteCandidate(Via(offer.Candidates[0], relay.ForA));
+        b.AddRemoteCandidate(null);
+        var remoteChannel = new TaskCompletionSource<IDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
+        b.DataChannel += (_, c) => remoteChannel.TrySetResult(c);
+        await Task.WhenAll(a.Connected, b.Connected).WaitAsync(Wait);
+        var local = a.CreateDataChannel("chat");
+        await DataChannelPair.WaitForStateAsync(local, DataChannelState.Open);
+        var remote = await remoteChannel.Task.WaitAsync(Wait);
+        var forwardedWhileUp = Interlocked.Read(ref relay.Forwarded);
+
+        relay.Cut();
+        var failedA = WaitForAsync(a, PeerConnectionState.Failed);
+        var failedB = WaitForAsync(b, PeerConnectionState.Failed);
+        await Task.WhenAll(failedA, failedB).WaitAsync(Wait);
+        await DataChannelPair.WaitForStateAsync(local, DataChannelState.Closed);
+        await DataChannelPair.WaitForStateAsync(remote, DataChannelState.Closed);
+
+        Assert.True(forwardedWhileUp > 0, "the connection did not go through the relay");
+        Assert.Equal([PeerConnectionState.Connecting, PeerConnectionState.Connected, PeerConnectionState.Disconnected, PeerConnectionState.Failed], Snapshot(statesA));
+        Assert.Equal([PeerConnectionState.Connecting, PeerConnectionState.Connected, PeerConnectionState.Disconnected, PeerConnectionState.Failed], Snapshot(statesB));
+        Assert.Equal(IceConnectionState.Failed, a.IceConnectionState);
+        Assert.Contains("ICE failed", a.Error!.Message, StringComparison.Ordinal);
+        Assert.Throws<DataChannelClosedException>(() => local.SendText("anyone there?"));
+        await foreach (var _ in remote.ReceiveAllAsync().WithCancellation(new CancellationTokenSource(Wait).Token))
+        {
+            // A closed channel ends its reader instead of leaving it waiting forever.
+        }
+    }
+
+    private static IceCandidate Via(IceCandidate candidate, IPEndPoint relay) =>
+        candidate with { Address = relay.Address.ToString(), Port = relay.Port };
+
+    private static List<PeerConnectionState> Record(PeerConnection connection)
+    {
+        var states = new List<PeerConnectionState>();
+        connection.ConnectionStateChanged += (_, state) =>
+        {
+            lock (states)
+            {
+                states.Add(state);
+            }
+        };
+        return states;
+    }
+
+    private static PeerConnectionState[] Snapshot(List<PeerConnectionState> states)
+    {
+        lock (states)
+        {
+            return [.. states];
+        }
+    }
+
+    private static Task WaitForAsync(PeerConnection connection, PeerConnectionState state)
+    {
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        connection.ConnectionStateChanged += (_, s) =>
+        {
+            if (s == state)
+            {
+                reached.TrySetResult();
+            }
+        };
+        if (connection.ConnectionState == state)
+        {
+            reached.TrySetResult();
+        }
+
+        return reached.Task;
+    }
+}
