@@ -42,46 +42,70 @@ public class SendSchedulerTests
             [receiver],
             new InMemoryChannelOptions { BandwidthBytesPerSecond = 4_000_000 },
             new FramingOptions { BulkBufferThreshold = threshold });
+
+        // Observed where the order is decided, at the sender's channel: the receiving side's queues fill whenever the
+        // test process is starved of CPU, which says nothing about the scheduler.
+        var bulkWritten = 0;
+        var bulkWrittenAtChatQueued = 0;
+        var frameSize = 0;
+        var chats = new List<(int BulkAfterQueued, long BufferedAhead)>();
+        var fifthChat = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        pair.Channels.A.Sending = (message, bufferedBefore) =>
+        {
+            var reader = new MessagePackReader(message);
+            reader.ReadArrayHeader();
+            if (reader.ReadInt32() == Bulk.Value)
+            {
+                frameSize = message.Length;
+                Interlocked.Increment(ref bulkWritten);
+                return;
+            }
+
+            lock (chats)
+            {
+                chats.Add((Volatile.Read(ref bulkWritten) - Volatile.Read(ref bulkWrittenAtChatQueued), bufferedBefore));
+                if (chats.Count == 5)
+                {
+                    fifthChat.TrySetResult();
+                }
+            }
+        };
         using var stop = new CancellationTokenSource();
         await using var lane = pair.A.OpenBulkLane("saturating");
         var producer = ProduceAsync(lane, 0, stop.Token);
 
         var bulkReceived = 0;
-        var frameSize = 0;
-        var chatSentAtBulkCount = -1;
-        var bulkAheadOfChat = new List<int>();
-        await foreach (var (kind, body) in receiver.ReadAllAsync(CancellationToken.None).WithCancellation(CancellationToken.None))
+        var chatReceived = 0;
+        var chatOutstanding = false;
+        await foreach (var (kind, _) in receiver.ReadAllAsync(CancellationToken.None).WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token))
         {
-            if (kind == Bulk)
+            if (kind == Chat)
             {
-                bulkReceived++;
-                frameSize = body.Length;
-                if (bulkReceived % 40 == 0 && chatSentAtBulkCount < 0)
-                {
-                    // The link is saturated: queue a chat frame and note how much bulk had arrived.
-                    chatSentAtBulkCount = bulkReceived;
-                    _ = pair.A.SendAsync(Chat, MessagePackSerializer.Serialize("hi")).AsTask();
-                }
-            }
-            else
-            {
-                bulkAheadOfChat.Add(bulkReceived - chatSentAtBulkCount);
-                chatSentAtBulkCount = -1;
-                if (bulkAheadOfChat.Count == 5)
+                chatOutstanding = false;
+                if (++chatReceived == 5)
                 {
                     break;
                 }
             }
+            else if (++bulkReceived % 40 == 0 && !chatOutstanding)
+            {
+                chatOutstanding = true;
+                // The link is saturated: queue one chat frame at a time and note how much bulk had been written.
+                Volatile.Write(ref bulkWrittenAtChatQueued, Volatile.Read(ref bulkWritten));
+                await pair.A.SendAsync(Chat, MessagePackSerializer.Serialize("hi"));
+            }
         }
 
+        await fifthChat.Task.WaitAsync(TimeSpan.FromSeconds(10));
         await stop.CancelAsync();
         await producer;
         Assert.True(pair.Channels.A.PeakBufferedAmount > threshold, "the bulk producer did not saturate the channel");
-        foreach (var ahead in bulkAheadOfChat)
+        foreach (var (bulkAfterQueued, bufferedAhead) in chats)
         {
-            // Counted at the receiver, ahead of the chat frame is: the channel's buffer (at most the threshold plus the frame
-            // that crossed it) and the one frame between the link and this loop when the chat was queued. Nothing queued later.
-            Assert.True(ahead * (long)frameSize <= threshold + 2 * frameSize, $"{ahead} bulk frames of {frameSize} B went before the chat frame; threshold {threshold}");
+            // Once a chat frame is queued, at most the one bulk frame the writer had already taken goes before it,
+            // and what waits ahead of it in the channel is at most the threshold plus the frame that crossed it.
+            Assert.True(bulkAfterQueued <= 1, $"{bulkAfterQueued} bulk frames were written after the chat frame was queued");
+            Assert.True(bufferedAhead <= threshold + frameSize, $"{bufferedAhead} B were buffered ahead of the chat frame; threshold {threshold}, frame {frameSize} B");
         }
     }
 

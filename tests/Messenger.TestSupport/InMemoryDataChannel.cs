@@ -68,6 +68,12 @@ public sealed class InMemoryDataChannel : IDataChannel
     /// <summary>Messages this end's link dropped on purpose (<see cref="InMemoryChannelOptions.LossRate"/>).</summary>
     public long MessagesDropped => Interlocked.Read(ref _messagesDropped);
 
+    /// <summary>
+    /// Called as Send accepts each message, with the buffered amount before it, under the channel's lock: a test's
+    /// view of the exact order and state in which the sender wrote, whatever the receiving side's scheduling.
+    /// </summary>
+    public Action<ReadOnlyMemory<byte>, long>? Sending { get; set; }
+
     /// <inheritdoc />
     public long BufferedAmountLowThreshold
     {
@@ -193,6 +199,7 @@ public sealed class InMemoryDataChannel : IDataChannel
                 throw new DataChannelClosedException($"Cannot send on data channel '{Label}': it is {_state}.");
             }
 
+            Sending?.Invoke(data, _buffered);
             _buffered += data.Length;
             PeakBufferedAmount = Math.Max(PeakBufferedAmount, _buffered);
             UpdateLowSignal();

@@ -4,7 +4,7 @@ using Messenger.Transport.Sdp;
 
 namespace Messenger.Transport.Tests.Sdp;
 
-/// <summary>SDP golden texts written in the shape Chromium and aiortc produce, plus our own round trip.</summary>
+/// <summary>SDP golden texts written in the shape Chromium and aiortc produce, two captured from Chromium 156, plus our own round trip.</summary>
 public class SessionDescriptionTests
 {
     private const string Fp = "sha-256 6B:8B:5D:EA:59:04:20:D2:09:69:5C:18:2C:5E:8B:4E:8F:3C:0E:53:A7:1B:60:F2:3D:1D:2A:50:6E:31:C4:91";
@@ -48,6 +48,46 @@ public class SessionDescriptionTests
         "a=setup:active\r\n" +
         "a=mid:0\r\n" +
         "a=sctp-port:5000\r\n";
+
+    // Captured from Debian Chromium 156.0.8078.79 (headless, ChromiumInteropTests, loopback-only namespace): its offer
+    // carries no candidate at all (it trickles none on loopback; its side shows up to us as peer-reflexive).
+    private const string Chromium156Offer =
+        "v=0\r\n" +
+        "o=- 3496309300504961907 2 IN IP4 127.0.0.1\r\n" +
+        "s=-\r\n" +
+        "t=0 0\r\n" +
+        "a=group:BUNDLE 0\r\n" +
+        "a=extmap-allow-mixed\r\n" +
+        "a=msid-semantic: WMS\r\n" +
+        "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n" +
+        "c=IN IP4 0.0.0.0\r\n" +
+        "a=ice-ufrag:MW4d\r\n" +
+        "a=ice-pwd:oSnca6G5IiXU6JdEAFJeKtTh\r\n" +
+        "a=ice-options:trickle\r\n" +
+        "a=fingerprint:sha-256 D1:12:9B:9C:03:91:62:2F:52:06:6D:5E:4B:09:39:C5:C9:63:E0:DF:67:B2:A3:4D:48:E2:C6:D2:D9:74:D9:6E\r\n" +
+        "a=setup:actpass\r\n" +
+        "a=mid:0\r\n" +
+        "a=sctp-port:5000\r\n" +
+        "a=max-message-size:262144\r\n";
+
+    // Captured likewise: Chromium 156's answer to our offer. Unlike older Chromium it does carry a=max-message-size.
+    private const string Chromium156Answer =
+        "v=0\r\n" +
+        "o=- 1921395884673557975 2 IN IP4 127.0.0.1\r\n" +
+        "s=-\r\n" +
+        "t=0 0\r\n" +
+        "a=group:BUNDLE 0\r\n" +
+        "a=msid-semantic: WMS\r\n" +
+        "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n" +
+        "c=IN IP4 0.0.0.0\r\n" +
+        "a=ice-ufrag:mfe4\r\n" +
+        "a=ice-pwd:qkNcJcOgTzXQitODygfYVM8A\r\n" +
+        "a=ice-options:trickle\r\n" +
+        "a=fingerprint:sha-256 37:B4:DC:5E:3B:E0:BE:95:00:9C:C6:E2:28:CF:F0:D3:E3:6E:BE:D4:18:BB:03:5A:FF:8C:96:45:21:0F:5F:F5\r\n" +
+        "a=setup:active\r\n" +
+        "a=mid:0\r\n" +
+        "a=sctp-port:5000\r\n" +
+        "a=max-message-size:262144\r\n";
 
     // aiortc 1.4 offer: legacy DTLS/SCTP + sctpmap, candidates with end-of-candidates, sha-1 and sha-256 fingerprints.
     private const string AiortcOffer =
@@ -148,6 +188,34 @@ public class SessionDescriptionTests
         Assert.Null(answer.MaxMessageSize);
         Assert.Equal(65536, answer.EffectiveMaxMessageSize);
         Assert.Equal(DtlsSetup.Active, answer.Setup);
+        Assert.Empty(answer.Candidates);
+    }
+
+    [Fact]
+    public void Parse_CapturedChromium156Offer_HasNoCandidatesAndAllowsQuarterMebibyte()
+    {
+        var offer = SessionDescription.Parse(Chromium156Offer, SdpType.Offer);
+
+        Assert.Equal("MW4d", offer.IceUfrag);
+        Assert.Equal("oSnca6G5IiXU6JdEAFJeKtTh", offer.IcePwd);
+        Assert.True(offer.IceTrickle);
+        Assert.Equal(DtlsSetup.ActPass, offer.Setup);
+        Assert.Equal("0", offer.Mid);
+        Assert.Equal(5000, offer.SctpPort);
+        Assert.Equal(262144, offer.EffectiveMaxMessageSize);
+        Assert.Empty(offer.Candidates);
+        Assert.False(offer.EndOfCandidates);
+        Assert.Equal(3496309300504961907UL, offer.SessionId);
+    }
+
+    [Fact]
+    public void Parse_CapturedChromium156Answer_CarriesMaxMessageSize()
+    {
+        var answer = SessionDescription.Parse(Chromium156Answer, SdpType.Answer);
+
+        Assert.Equal(262144, answer.MaxMessageSize);
+        Assert.Equal(DtlsSetup.Active, answer.Setup);
+        Assert.Equal(DtlsFingerprint.Parse("sha-256 37:B4:DC:5E:3B:E0:BE:95:00:9C:C6:E2:28:CF:F0:D3:E3:6E:BE:D4:18:BB:03:5A:FF:8C:96:45:21:0F:5F:F5"), answer.Fingerprint);
         Assert.Empty(answer.Candidates);
     }
 
