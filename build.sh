@@ -32,10 +32,33 @@ ensure_dotnet() {
     export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 }
 
+# The interop tests' node peers (tests/Messenger.Interop.Tests/peers/*/package.json) need node and their npm
+# packages; the test namespace has no network, so install them here, and only when package-lock.json is newer.
+ensure_node_peers() {
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        ensure_packages nodejs npm
+    fi
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        echo "build.sh: node and npm are required for the interop tests (apt-get install nodejs npm)." >&2
+        exit 2
+    fi
+    local lock dir
+    for lock in tests/Messenger.Interop.Tests/peers/*/package-lock.json; do
+        [ -e "$lock" ] || continue
+        dir=$(dirname "$lock")
+        if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+            echo "build.sh: npm ci in $dir" >&2
+            npm ci --no-audit --no-fund --loglevel=error --prefix "$dir" >/dev/null
+            touch "$dir/node_modules"
+        fi
+    done
+}
+
 run_tests() {
     local log rc passed failed skipped
     log=$(mktemp)
     dotnet build Messenger.sln -c Debug -nologo -v:q -clp:ErrorsOnly
+    ensure_node_peers
     set +e
     # Tests run in a private network namespace that has only loopback (the interop tests start real WebRTC
     # peers that gather candidates on every interface they see): nothing leaves the machine.

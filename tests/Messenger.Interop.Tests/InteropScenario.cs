@@ -306,6 +306,8 @@ public static class InteropScenario
                     Closed.TrySetResult();
                     break;
                 case "error":
+                    // Also in the output: a wait that does not watch these signals (the remote's channel) only times out.
+                    _output.WriteLine($"[{_remote.Name}] error: {(string?)message["message"]}");
                     Fail(new InvalidOperationException($"{_remote.Name} reported: {(string?)message["message"]}"));
                     break;
                 default:

@@ -43,6 +43,14 @@ internal static class WebRtcDtls
         CipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
     ];
 
+    // RFC 5764 use_srtp. We carry no media, but browsers always offer it and werift fails the whole connection
+    // ("need srtpProfile") unless the handshake negotiated a profile, in either role: offer and accept these two.
+    public static readonly int[] SrtpProfiles =
+    [
+        SrtpProtectionProfile.SRTP_AEAD_AES_128_GCM,
+        SrtpProtectionProfile.SRTP_AES128_CM_HMAC_SHA1_80,
+    ];
+
     public static string Name(int cipherSuite) => cipherSuite switch
     {
         CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 => "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
@@ -77,6 +85,34 @@ internal sealed class WebRtcDtlsClient(BcTlsCrypto crypto, DtlsConnectionOptions
     public override TlsAuthentication GetAuthentication() => new Authentication(this);
 
     internal int SelectedCipherSuite => m_context.SecurityParameters.CipherSuite;
+
+    /// <summary>The use_srtp profile the server picked (RFC 5764), or null when it ignored the extension.</summary>
+    internal int? SrtpProfile { get; private set; }
+
+    public override IDictionary<int, byte[]> GetClientExtensions()
+    {
+        var extensions = TlsExtensionsUtilities.EnsureExtensionsInitialised(base.GetClientExtensions());
+        TlsSrtpUtilities.AddUseSrtpExtension(extensions, new UseSrtpData(WebRtcDtls.SrtpProfiles, TlsUtilities.EmptyBytes));
+        return extensions;
+    }
+
+    public override void ProcessServerExtensions(IDictionary<int, byte[]> serverExtensions)
+    {
+        base.ProcessServerExtensions(serverExtensions);
+        var useSrtp = TlsSrtpUtilities.GetUseSrtpExtension(serverExtensions);
+        if (useSrtp is null)
+        {
+            return;
+        }
+
+        // RFC 5764 §4.1.1: exactly one profile, one we offered. The MKI is not checked: we never protect SRTP with it.
+        if (useSrtp.ProtectionProfiles.Length != 1 || Array.IndexOf(WebRtcDtls.SrtpProfiles, useSrtp.ProtectionProfiles[0]) < 0)
+        {
+            throw new TlsFatalAlert(AlertDescription.illegal_parameter, "The server selected an SRTP profile we did not offer.");
+        }
+
+        SrtpProfile = useSrtp.ProtectionProfiles[0];
+    }
 
     private void Check(Certificate certificate) => check.Verify(certificate);
 
@@ -117,4 +153,28 @@ internal sealed class WebRtcDtlsServer(BcTlsCrypto crypto, DtlsConnectionOptions
     public override void NotifyClientCertificate(Certificate clientCertificate) => check.Verify(clientCertificate);
 
     internal int SelectedCipherSuite => m_context.SecurityParameters.CipherSuite;
+
+    /// <summary>The use_srtp profile we echoed (RFC 5764), or null when the client did not offer one we support.</summary>
+    internal int? SrtpProfile { get; private set; }
+
+    public override IDictionary<int, byte[]> GetServerExtensions()
+    {
+        var extensions = base.GetServerExtensions();
+        var offered = TlsSrtpUtilities.GetUseSrtpExtension(m_clientExtensions);
+        if (offered is not null)
+        {
+            // Our preference order, like the cipher suites.
+            foreach (var profile in WebRtcDtls.SrtpProfiles)
+            {
+                if (Array.IndexOf(offered.ProtectionProfiles, profile) >= 0)
+                {
+                    SrtpProfile = profile;
+                    TlsSrtpUtilities.AddUseSrtpExtension(extensions, new UseSrtpData([profile], TlsUtilities.EmptyBytes));
+                    break;
+                }
+            }
+        }
+
+        return extensions;
+    }
 }

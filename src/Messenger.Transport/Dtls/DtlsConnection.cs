@@ -38,6 +38,12 @@ public sealed class DtlsConnection : IDisposable
 
     public TimeSpan HandshakeTime { get; }
 
+    /// <summary>
+    /// The use_srtp profile (RFC 5764) the handshake agreed, e.g. 7 = SRTP_AEAD_AES_128_GCM, or null. Unused for data,
+    /// but werift fails a connection that negotiated none.
+    /// </summary>
+    public int? SrtpProfile { get; private init; }
+
     /// <summary>The largest application datagram one record carries over this path.</summary>
     public int MaxApplicationDataSize { get; }
 
@@ -78,20 +84,23 @@ public sealed class DtlsConnection : IDisposable
         {
             DtlsTransport dtls;
             int suite;
+            int? srtpProfile;
             if (options.Role == DtlsRole.Client)
             {
                 var client = new WebRtcDtlsClient(crypto, options, check);
                 dtls = new DtlsClientProtocol().Connect(client, adapter);
                 suite = client.SelectedCipherSuite;
+                srtpProfile = client.SrtpProfile;
             }
             else
             {
                 var server = new WebRtcDtlsServer(crypto, options, check);
                 dtls = new DtlsServerProtocol().Accept(server, adapter);
                 suite = server.SelectedCipherSuite;
+                srtpProfile = server.SrtpProfile;
             }
 
-            return new DtlsConnection(dtls, adapter, suite, Stopwatch.GetElapsedTime(started));
+            return new DtlsConnection(dtls, adapter, suite, Stopwatch.GetElapsedTime(started)) { SrtpProfile = srtpProfile };
         }
         catch (Exception e) when (e is TlsException or IOException)
         {
