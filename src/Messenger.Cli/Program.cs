@@ -2,6 +2,7 @@ using System.CommandLine;
 using Messenger.Cli;
 using Messenger.Contracts.Storage;
 using Messenger.Host.Plugins;
+using Messenger.Transport.Signaling;
 using Spectre.Console;
 
 ConsoleSetup.Apply();
@@ -17,11 +18,17 @@ var root = new RootCommand("messenger: peer-to-peer chat with file transfer, pre
     DemoCommand.Create(pluginsOption),
     PluginsCommand.Create(pluginsOption),
     SignalCommand.Create(),
+    HistoryCommand.Create(pluginsOption, new StoreProfile.Options()),
+    ExportCommand.Create(pluginsOption, new StoreProfile.Options()),
 };
+foreach (var command in ChatCommands.Create(pluginsOption))
+{
+    root.Subcommands.Add(command);
+}
 
 try
 {
-    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromSeconds(15) });
 }
 catch (Exception ex) when (ex is CliException or PluginsConfigurationException)
 {
@@ -33,6 +40,11 @@ catch (StorageException ex)
 {
     await Console.Error.WriteLineAsync($"messenger: storage: {ex.Message}");
     return ExitCodes.StorageFailed;
+}
+catch (Exception ex) when (ex is PeerLinkException or SignalingException)
+{
+    await Console.Error.WriteLineAsync($"messenger: connection: {ex.Message}");
+    return ExitCodes.ConnectionFailed;
 }
 catch (OperationCanceledException)
 {
