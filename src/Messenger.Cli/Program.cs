@@ -12,7 +12,16 @@ var pluginsOption = new Option<FileInfo?>("--plugins")
     Description = "The plugins.json to load (default: plugins.json in this folder or above).",
     Recursive = true,
 };
-var root = new RootCommand("messenger: peer-to-peer chat with file transfer, previews and encrypted storage as plugins.")
+var root = new RootCommand("""
+    messenger: peer-to-peer chat with file transfer, previews and encrypted storage as plugins.
+
+    Chat between two terminals: `messenger offer` and `messenger answer` (paste the codes across), or
+    `messenger connect --room NAME` on both sides with `messenger signal` running somewhere both can reach.
+    The store key comes from MESSENGER_STORE_PASSPHRASE, --key-file PATH, or a prompt; never from an argument.
+
+    Exit codes: 0 ok; 1 failed; 2 bad arguments or input; 3 a plugin failed to load; 4 storage (wrong passphrase,
+    missing key file, unreadable store); 5 connection (relay unreachable, peer not reached); 130 cancelled (Ctrl-C).
+    """)
 {
     pluginsOption,
     DemoCommand.Create(pluginsOption),
@@ -28,7 +37,16 @@ foreach (var command in ChatCommands.Create(pluginsOption))
 
 try
 {
-    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromSeconds(15) });
+    var parse = root.Parse(args);
+    if (parse.Errors.Count > 0 && !args.Contains("--help") && !args.Contains("-h"))
+    {
+        // One line, not the usage screen: the user asked for something specific and needs to know what was wrong.
+        var command = string.Join(' ', parse.CommandResult.Command == root ? ["messenger"] : new[] { "messenger", parse.CommandResult.Command.Name });
+        await Console.Error.WriteLineAsync($"messenger: {string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.')))} (see {command} --help)");
+        return ExitCodes.UsageError;
+    }
+
+    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromSeconds(15) });
 }
 catch (Exception ex) when (ex is CliException or PluginsConfigurationException)
 {

@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Messenger.TestSupport;
+using Xunit.Abstractions;
+
+namespace Messenger.Cli.Tests;
+
+/// <summary>
+/// Two real <c>messenger</c> processes chatting on 127.0.0.1, each with its own profile and key, synchronised on their
+/// <c>--json</c> event lines (never on sleeps).
+/// </summary>
+public class ChatCommandTests(ITestOutputHelper log)
+{
+    [Fact]
+    public async Task Connect_TwoPeersThroughTheRelay_ChatBothWays_SendTwoFiles_ExportedCopiesMatch()
+    {
+        using var temp = new TempFolder();
+        var big = WriteRandomFile(temp.File("big archive.bin"), 16_000_000);
+        var small = temp.File("notes.txt");
+        File.WriteAllText(small, string.Concat(Enumerable.Repeat("Messenger notes. ", 3000)));
+        await using var relay = await Relay.StartAsync();
+        var (aliceProfile, aliceKey) = NewProfile(temp, "alice");
+        var (bobProfile, bobKey) = NewProfile(temp, "bob");
+
+        await using var alice = RunningMessenger.Start("alice", null, "connect", "--room", "garden", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", aliceProfile, "--key-file", aliceKey);
+        await using var bob = RunningMessenger.Start("bob", null, "connect", "--room", "garden", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", bobProfile, "--key-file", bobKey);
+        var roles = new[] { (string?)(await alice.NextEventAsync("connected"))["role"], (string?)(await bob.NextEventAsync("connected"))["role"] };
+        Assert.Equal(["answerer", "offerer"], roles.Order());
+
+        await alice.SendAsync("Hello Bob");
+        var sent = await alice.NextEventAsync("chat-sent");
+        Assert.Equal("Hello Bob", (string?)(await bob.NextEventAsync("chat-received"))["text"]);
+        await alice.NextEventAsync("chat-delivered", e => (string?)e["id"] == (string?)sent["id"]);
+        await bob.SendAsync("Hi Alice");
+        Assert.Equal("Hi Alice", (string?)(await alice.NextEventAsync("chat-received"))["text"]);
+
+        await alice.SendAsync($"/send \"{big}\" {small}");
+        var offers = new List<JsonObject> { await bob.NextEventAsync("transfer-offered"), await bob.NextEventAsync("transfer-offered") };
+        Assert.Equal(["big archive.bin", "notes.txt"], offers.Select(o => (string?)o["name"]).Order());
+        Assert.Contains(offers, o => (long?)o["size"] == 16_000_000 && (string?)o["mediaType"] == "application/octet-stream");
+        Assert.Contains(offers, o => (string?)o["mediaType"] == "text/plain");
+        var clock = Stopwatch.StartNew();
+        foreach (var offer in offers)
+        {
+            await bob.SendAsync($"/accept {(string?)offer["id"]}");
+        }
+
+        // Chat stays responsive while the files move.
+        await bob.SendAsync("still here");
+        Assert.Equal("still here", (string?)(await alice.NextEventAsync("chat-received"))["text"]);
+        var done = new List<JsonObject> { await bob.NextEventAsync("transfer-completed"), await bob.NextEventAsync("transfer-completed") };
+        clock.Stop();
+        log.WriteLine($"two files, {16_000_000 + new FileInfo(small).Length:N0} bytes, in {clock.Elapsed.TotalSeconds:F2} s: {16_000_000 / clock.Elapsed.TotalSeconds / 1e6:F1} MB/s between two processes");
+
+        await bob.SendAsync("/transfers");
+        var listed = (await bob.NextEventAsync("transfers"))["transfers"]!.AsArray();
+        Assert.All(listed, t => Assert.Equal("Completed", (string?)t!["state"]));
+        await alice.SendAsync("/quit");
+        Assert.Equal(0, await alice.WaitForExitAsync());
+        Assert.Equal("disconnected", (string?)(await bob.NextEventAsync("disconnected"))["event"]);
+        Assert.Equal(0, await bob.WaitForExitAsync());
+
+        foreach (var (completed, original) in done.Select(d => (d, (string?)d["name"] == "notes.txt" ? small : big)))
+        {
+            var exported = temp.File("exported-" + (string?)completed["name"]);
+            var (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", (string)completed["id"]!, exported, "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+            Assert.True(exit == 0, output);
+            Assert.Equal(Sha256(original), Sha256(exported));
+            Assert.Contains(Sha256(original), output, StringComparison.Ordinal);
+        }
+
+        var (historyExit, history) = await MessengerProcess.RunAsync(temp.Path, "history", "--json", "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.True(historyExit == 0, history);
+        var messages = history.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Contains(messages, m => (string?)m["text"] == "Hello Bob" && (string?)m["direction"] == "incoming" && (string?)m["conversation"] == "garden");
+        Assert.Contains(messages, m => (string?)m["text"] == "Hi Alice" && (string?)m["direction"] == "outgoing");
+    }
+
+    [Fact]
+    public async Task OfferAnswer_CodesPipedBetweenTwoProcesses_Connect_ChatAndAutoAcceptAFile()
+    {
+        using var temp = new TempFolder();
+        var file = WriteRandomFile(temp.File("photo.raw"), 300_000);
+        var (aliceProfile, aliceKey) = NewProfile(temp, "alice");
+        var (bobProfile, bobKey) = NewProfile(temp, "bob");
+        await using var alice = RunningMessenger.Start("alice", null, "offer", "--bind", "127.0.0.1", "--json", "--profile", aliceProfile, "--key-file", aliceKey);
+        await using var bob = RunningMessenger.Start("bob", null, "answer", "--bind", "127.0.0.1", "--json", "--auto-accept", "--peer", "alice", "--profile", bobProfile, "--key-file", bobKey);
+
+        var offerCode = (string)(await alice.NextEventAsync("offer-code"))["code"]!;
+        Assert.StartsWith("o", offerCode, StringComparison.Ordinal);
+        await bob.SendAsync(offerCode);
+        var answerCode = (string)(await bob.NextEventAsync("answer-code"))["code"]!;
+        Assert.StartsWith("a", answerCode, StringComparison.Ordinal);
+        await alice.SendAsync(answerCode);
+        Assert.Equal("offerer", (string?)(await alice.NextEventAsync("connected"))["role"]);
+        Assert.Equal("alice", (string?)(await bob.NextEventAsync("connected"))["peer"]);
+
+        await alice.SendAsync("pasted codes work");
+        Assert.Equal("pasted codes work", (string?)(await bob.NextEventAsync("chat-received"))["text"]);
+        await alice.SendAsync($"/send {file}");
+        var completed = await bob.NextEventAsync("transfer-completed");
+        Assert.Equal(300_000, (long?)completed["size"]);
+        await alice.NextEventAsync("transfer-completed");
+
+        bob.CloseInput(); // end of input quits like /quit
+        Assert.Equal(0, await bob.WaitForExitAsync());
+        await alice.NextEventAsync("disconnected");
+        Assert.Equal(0, await alice.WaitForExitAsync());
+
+        var exported = temp.File("out.raw");
+        var (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", (string)completed["id"]!, exported, "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.True(exit == 0, output);
+        Assert.Equal(Sha256(file), Sha256(exported));
+
+        // Never overwritten without --force; with it, it is.
+        (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", (string)completed["id"]!, exported, "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.Equal(2, exit);
+        Assert.Contains("pass --force", Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+        (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", (string)completed["id"]!, exported, "--force", "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.True(exit == 0, output);
+
+        // Into a folder: under the sender's file name.
+        var downloads = Directory.CreateDirectory(temp.File("downloads")).FullName;
+        (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", (string)completed["id"]!, downloads, "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.True(exit == 0, output);
+        Assert.Equal(Sha256(file), Sha256(Path.Combine(downloads, "photo.raw")));
+    }
+
+    [Fact]
+    public async Task Answer_DamagedCode_OneLineAndExitTwo()
+    {
+        using var temp = new TempFolder();
+        var (profile, key) = NewProfile(temp, "bob");
+        await using var bob = RunningMessenger.Start("bob", null, "answer", "--bind", "127.0.0.1", "--json", "--profile", profile, "--key-file", key);
+
+        await bob.SendAsync("oz!!!not-a-code");
+
+        Assert.Equal(2, await bob.WaitForExitAsync());
+        Assert.Contains("messenger: The connection code is damaged", bob.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Connect_CtrlC_DuringATransfer_PausesIt_ClosesTheStore_Exits130()
+    {
+        using var temp = new TempFolder();
+        var big = WriteRandomFile(temp.File("huge.bin"), 200_000_000);
+        await using var relay = await Relay.StartAsync();
+        var (aliceProfile, aliceKey) = NewProfile(temp, "alice");
+        var (bobProfile, bobKey) = NewProfile(temp, "bob");
+        await using var alice = RunningMessenger.Start("alice", null, "connect", "--room", "r", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", aliceProfile, "--key-file", aliceKey);
+        await using var bob = RunningMessenger.Start("bob", null, "connect", "--room", "r", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--auto-accept", "--profile", bobProfile, "--key-file", bobKey);
+        await alice.NextEventAsync("connected");
+        await bob.NextEventAsync("connected");
+
+        await alice.SendAsync($"/send {big}");
+        await bob.NextEventAsync("transfer-progress", e => (long?)e["bytes"] > 0);
+        await bob.InterruptAsync();
+
+        var paused = await bob.NextEventAsync("transfer-paused");
+        Assert.True((long?)paused["bytes"] < 200_000_000);
+        Assert.Equal(130, await bob.WaitForExitAsync());
+        await alice.NextEventAsync("disconnected");
+        Assert.Equal(0, await alice.WaitForExitAsync());
+
+        // The store was closed cleanly: it opens again and lists the paused transfer's conversation.
+        var (exit, output) = await MessengerProcess.RunAsync(temp.Path, "history", "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.True(exit == 0, output);
+    }
+
+    internal static string RepoPlugins => Path.Combine(RepoPaths.RepoRoot, "plugins.json");
+
+    internal static (string Profile, string KeyFile) NewProfile(TempFolder temp, string name)
+    {
+        var profile = Directory.CreateDirectory(temp.File(name)).FullName;
+        var key = temp.File(name + ".key");
+        File.WriteAllText(key, Convert.ToHexString(RandomNumberGenerator.GetBytes(32)));
+        return (profile, key);
+    }
+
+    internal static string WriteRandomFile(string path, int size)
+    {
+        var random = new Random(size);
+        using var file = File.Create(path);
+        var buffer = new byte[1 << 20];
+        for (var left = size; left > 0; left -= buffer.Length)
+        {
+            random.NextBytes(buffer);
+            file.Write(buffer, 0, Math.Min(left, buffer.Length));
+        }
+
+        return path;
+    }
+
+    internal static string Sha256(string path)
+    {
+        using var file = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(file));
+    }
+
+    /// <summary>A <c>messenger signal</c> process on a free 127.0.0.1 port.</summary>
+    internal sealed class Relay : IAsyncDisposable
+    {
+        private readonly RunningMessenger _process;
+
+        private Relay(RunningMessenger process, string address)
+        {
+            _process = process;
+            Address = address;
+        }
+
+        public string Address { get; }
+
+        public static async Task<Relay> StartAsync()
+        {
+            var process = RunningMessenger.Start("relay", null, "signal", "--port", "0");
+            var banner = await process.NextLineAsync(l => l.StartsWith("messenger signal: listening on ", StringComparison.Ordinal));
+            return new Relay(process, banner["messenger signal: listening on ".Length..].Split(' ')[0]);
+        }
+
+        public ValueTask DisposeAsync() => _process.DisposeAsync();
+    }
+}
