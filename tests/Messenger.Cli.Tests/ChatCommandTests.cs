@@ -141,31 +141,52 @@ public class ChatCommandTests(ITestOutputHelper log)
     }
 
     [Fact]
-    public async Task Connect_CtrlC_DuringATransfer_PausesIt_ClosesTheStore_Exits130()
+    public async Task Connect_CtrlC_DuringATransfer_PausesIt_Exits130_AndTheNextConnectionResumesIt()
     {
         using var temp = new TempFolder();
-        var big = WriteRandomFile(temp.File("huge.bin"), 200_000_000);
+        var big = WriteRandomFile(temp.File("huge.bin"), 60_000_000);
         await using var relay = await Relay.StartAsync();
         var (aliceProfile, aliceKey) = NewProfile(temp, "alice");
         var (bobProfile, bobKey) = NewProfile(temp, "bob");
-        await using var alice = RunningMessenger.Start("alice", null, "connect", "--room", "r", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", aliceProfile, "--key-file", aliceKey);
-        await using var bob = RunningMessenger.Start("bob", null, "connect", "--room", "r", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--auto-accept", "--profile", bobProfile, "--key-file", bobKey);
-        await alice.NextEventAsync("connected");
-        await bob.NextEventAsync("connected");
+        RunningMessenger Alice() => RunningMessenger.Start("alice", null, "connect", "--room", "r", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", aliceProfile, "--key-file", aliceKey);
+        RunningMessenger Bob() => RunningMessenger.Start("bob", null, "connect", "--room", "r", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--auto-accept", "--profile", bobProfile, "--key-file", bobKey);
+        string transferId;
+        await using (var alice = Alice())
+        await using (var bob = Bob())
+        {
+            await alice.NextEventAsync("connected");
+            await bob.NextEventAsync("connected");
 
-        await alice.SendAsync($"/send {big}");
-        await bob.NextEventAsync("transfer-progress", e => (long?)e["bytes"] > 0);
-        await bob.InterruptAsync();
+            await alice.SendAsync($"/send {big}");
+            await bob.NextEventAsync("transfer-progress", e => (long?)e["bytes"] > 4_000_000);
+            await bob.InterruptAsync();
 
-        var paused = await bob.NextEventAsync("transfer-paused");
-        Assert.True((long?)paused["bytes"] < 200_000_000);
-        Assert.Equal(130, await bob.WaitForExitAsync());
-        await alice.NextEventAsync("disconnected");
-        Assert.Equal(0, await alice.WaitForExitAsync());
+            var paused = await bob.NextEventAsync("transfer-paused");
+            transferId = (string)paused["id"]!;
+            Assert.True((long?)paused["bytes"] < 60_000_000);
+            Assert.Equal(130, await bob.WaitForExitAsync());
+            Assert.Contains("messenger: cancelled.", bob.Stderr, StringComparison.Ordinal);
+            await alice.NextEventAsync("transfer-paused");
+            await alice.NextEventAsync("disconnected");
+            Assert.Equal(0, await alice.WaitForExitAsync());
+        }
 
-        // The store was closed cleanly: it opens again and lists the paused transfer's conversation.
-        var (exit, output) = await MessengerProcess.RunAsync(temp.Path, "history", "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        // Both come back to the same room: the sender re-offers, the receiver answers with the prefix it holds.
+        await using (var alice = Alice())
+        await using (var bob = Bob())
+        {
+            var resumed = await bob.NextEventAsync("transfer-started", e => (string?)e["id"] == transferId);
+            Assert.True((long?)resumed["resumedFrom"] > 0, resumed.ToJsonString());
+            await bob.NextEventAsync("transfer-completed", e => (string?)e["id"] == transferId, TimeSpan.FromMinutes(2));
+            await alice.SendAsync("/quit");
+            Assert.Equal(0, await alice.WaitForExitAsync());
+            Assert.Equal(0, await bob.WaitForExitAsync());
+        }
+
+        var exported = temp.File("huge.out");
+        var (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", transferId, exported, "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
         Assert.True(exit == 0, output);
+        Assert.Equal(Sha256(big), Sha256(exported));
     }
 
     internal static string RepoPlugins => Path.Combine(RepoPaths.RepoRoot, "plugins.json");
