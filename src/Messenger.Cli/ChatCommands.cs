@@ -31,6 +31,7 @@ internal static class ChatCommands
             code => ShowCode(output, "offer-code", code, "Your offer code; give it to the other person, who runs [bold]messenger answer[/] and pastes it:", "Paste their answer code and press Enter:"),
             ReadCodeAsync,
             ConnectTimeout,
+            TimeProvider.System,
             ct), cancellationToken));
         return command;
     }
@@ -52,6 +53,7 @@ internal static class ChatCommands
                 code => ShowCode(output, "answer-code", code, "Your answer code; give it to the other person to paste:", "Connecting…"),
                 ReadCodeAsync,
                 ConnectTimeout,
+                TimeProvider.System,
                 ct);
         }, cancellationToken));
         return command;
@@ -76,7 +78,7 @@ internal static class ChatCommands
             return common.RunAsync(parse, pluginsOption, (output, ct) =>
             {
                 output.Line($"[grey]Joining room {Markup.Escape(room)} at {Markup.Escape(host)}:{port}; waiting for the other peer…[/]");
-                return PeerLink.ConnectAsync(common.Bind(parse), host, port, room, ConnectTimeout, ct);
+                return PeerLink.ConnectAsync(common.Bind(parse), host, port, room, ConnectTimeout, TimeProvider.System, ct);
             }, cancellationToken, defaultPeer: room);
         });
         return command;

@@ -44,6 +44,7 @@ internal sealed class ChatSession
     private readonly IFileTransferService? _files;
     private readonly IMessageStore? _messages;
     private readonly List<Task> _background = [];
+    private readonly TimeProvider _time;
 
     public ChatSession(IHost host, PeerLink link, ChatOutput output, string peer, bool autoAccept)
     {
@@ -55,6 +56,7 @@ internal sealed class ChatSession
         _chat = host.Services.GetRequiredService<IChatService>();
         _files = host.Services.GetService<IFileTransferService>();
         _messages = host.Services.GetServices<IMessageStore>().LastOrDefault();
+        _time = host.Services.GetRequiredService<TimeProvider>();
     }
 
     /// <summary>Runs until the chat ends; returns the exit code.</summary>
@@ -69,7 +71,7 @@ internal sealed class ChatSession
         var (_, running) = await _host.Services.GetRequiredService<PeerSessionHost>().StartAsync(_link.Channel, _peer, CancellationToken.None);
         _output.Connected(_link);
         var reading = Task.Run(() => ReadCommandsAsync(input, cancellationToken), CancellationToken.None);
-        var cancelled = Task.Delay(Timeout.Infinite, cancellationToken);
+        var cancelled = Task.Delay(Timeout.InfiniteTimeSpan, _time, cancellationToken);
         var first = await Task.WhenAny(reading, running, cancelled);
         string reason;
         if (first == reading)
@@ -103,15 +105,15 @@ internal sealed class ChatSession
     private async Task CloseAsync(Task running)
     {
         // Closing the channel ends the session; the plugins see it end and pause running transfers.
-        await _link.Connection.CloseAsync().WaitAsync(CloseTimeout).ContinueWith(static _ => { }, TaskScheduler.Default);
-        await running.WaitAsync(CloseTimeout).ContinueWith(static _ => { }, TaskScheduler.Default);
+        await _link.Connection.CloseAsync().WaitAsync(CloseTimeout, _time).ContinueWith(static _ => { }, TaskScheduler.Default);
+        await running.WaitAsync(CloseTimeout, _time).ContinueWith(static _ => { }, TaskScheduler.Default);
         Task[] pending;
         lock (_background)
         {
             pending = [.. _background];
         }
 
-        await Task.WhenAll(pending).WaitAsync(CloseTimeout).ContinueWith(static _ => { }, TaskScheduler.Default);
+        await Task.WhenAll(pending).WaitAsync(CloseTimeout, _time).ContinueWith(static _ => { }, TaskScheduler.Default);
         await _output.FlushAsync();
     }
 

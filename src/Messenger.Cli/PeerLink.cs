@@ -36,7 +36,7 @@ internal sealed class PeerLink : IAsyncDisposable
         new(new PeerConnectionOptions { Ice = new IceTransportOptions { BindAddress = bind, IncludeLoopback = IPAddress.IsLoopback(bind) } });
 
     /// <summary>Offers: prints our connection code, reads the answer's, connects.</summary>
-    public static async Task<PeerLink> OfferAsync(IPAddress bind, Func<string, Task> showCode, Func<CancellationToken, Task<string?>> readCode, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task<PeerLink> OfferAsync(IPAddress bind, Func<string, Task> showCode, Func<CancellationToken, Task<string?>> readCode, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         var connection = Create(bind);
         try
@@ -48,7 +48,7 @@ internal sealed class PeerLink : IAsyncDisposable
             var answer = DecodeCode(code, SdpType.Answer);
             var clock = Stopwatch.StartNew();
             connection.SetRemoteDescription(answer);
-            return await OpenAsync(connection, isOfferer: true, clock, timeout, cancellationToken);
+            return await OpenAsync(connection, isOfferer: true, clock, timeout, time, cancellationToken);
         }
         catch
         {
@@ -58,7 +58,7 @@ internal sealed class PeerLink : IAsyncDisposable
     }
 
     /// <summary>Answers: reads the offer's connection code, prints ours, connects.</summary>
-    public static async Task<PeerLink> AnswerAsync(IPAddress bind, Func<string, Task> showCode, Func<CancellationToken, Task<string?>> readCode, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task<PeerLink> AnswerAsync(IPAddress bind, Func<string, Task> showCode, Func<CancellationToken, Task<string?>> readCode, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         var connection = Create(bind);
         try
@@ -71,7 +71,7 @@ internal sealed class PeerLink : IAsyncDisposable
             var opened = WatchChannel(connection);
             connection.SetLocalDescription(answer);
             await showCode(SdpBlob.Encode(answer));
-            return await OpenAsync(connection, isOfferer: false, clock, timeout, cancellationToken, opened);
+            return await OpenAsync(connection, isOfferer: false, clock, timeout, time, cancellationToken, opened);
         }
         catch
         {
@@ -81,7 +81,7 @@ internal sealed class PeerLink : IAsyncDisposable
     }
 
     /// <summary>Joins the relay's room; the second peer to arrive offers, candidates trickle as lines.</summary>
-    public static async Task<PeerLink> ConnectAsync(IPAddress bind, string relayHost, int relayPort, string room, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task<PeerLink> ConnectAsync(IPAddress bind, string relayHost, int relayPort, string room, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         await using var signaling = await SignalingClient.JoinAsync(relayHost, relayPort, room, cancellationToken);
@@ -102,13 +102,24 @@ internal sealed class PeerLink : IAsyncDisposable
                 opened = WatchChannel(connection);
             }
 
-            // Signaling runs until the channel is open; after that the relay is no longer needed.
-            var listening = ListenAsync(signaling, connection, deadline.Token);
-            var link = OpenAsync(connection, signaling.IsOfferer, clock, timeout, cancellationToken, opened);
-            var first = await Task.WhenAny(link, listening);
-            if (first == listening)
+            // Signaling runs until the channel is open; after that the relay is no longer needed. Waiting for the
+            // other peer to turn up has no limit (Ctrl-C ends it); the connect timeout starts once its description is here.
+            var remoteSet = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var listening = ListenAsync(signaling, connection, remoteSet, deadline.Token);
+            if (await Task.WhenAny(remoteSet.Task, listening) == listening)
             {
                 await listening; // throws why signaling ended early
+            }
+
+            if (!signaling.IsOfferer)
+            {
+                clock.Restart(); // the time to connect, not the time the other peer took to turn up
+            }
+
+            var link = OpenAsync(connection, signaling.IsOfferer, clock, timeout, time, cancellationToken, opened);
+            if (await Task.WhenAny(link, listening) == listening)
+            {
+                await listening;
             }
 
             var result = await link;
@@ -126,7 +137,7 @@ internal sealed class PeerLink : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await Connection.DisposeAsync();
 
-    private static async Task ListenAsync(SignalingClient signaling, PeerConnection connection, CancellationToken cancellationToken)
+    private static async Task ListenAsync(SignalingClient signaling, PeerConnection connection, TaskCompletionSource remoteSet, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -140,9 +151,11 @@ internal sealed class PeerLink : IAsyncDisposable
                     var ours = connection.CreateAnswer();
                     connection.SetLocalDescription(ours);
                     await signaling.SendDescriptionAsync(ours, cancellationToken);
+                    remoteSet.TrySetResult();
                     break;
                 case SignalingMessage.Description { Value: { Type: SdpType.Answer } answer } when signaling.IsOfferer:
                     connection.SetRemoteDescription(answer);
+                    remoteSet.TrySetResult();
                     break;
                 case SignalingMessage.Description:
                     throw new SignalingException("the other peer sent a description out of turn");
@@ -176,12 +189,12 @@ internal sealed class PeerLink : IAsyncDisposable
         return opened.Task;
     }
 
-    private static async Task<PeerLink> OpenAsync(PeerConnection connection, bool isOfferer, Stopwatch clock, TimeSpan timeout, CancellationToken cancellationToken, Task<IDataChannel>? opened = null)
+    private static async Task<PeerLink> OpenAsync(PeerConnection connection, bool isOfferer, Stopwatch clock, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken, Task<IDataChannel>? opened = null)
     {
         try
         {
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            limit.CancelAfter(timeout);
+            using var expiry = new CancellationTokenSource(timeout, time);
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expiry.Token);
             await connection.Connected.WaitAsync(limit.Token);
             var channel = isOfferer ? connection.CreateDataChannel(ChannelLabel) : await opened!.WaitAsync(limit.Token);
             await WaitOpenAsync(channel, limit.Token);
