@@ -98,10 +98,16 @@ public class ChatCommandTests(ITestOutputHelper log)
 
         await alice.SendAsync("pasted codes work");
         Assert.Equal("pasted codes work", (string?)(await bob.NextEventAsync("chat-received"))["text"]);
-        await alice.SendAsync($"/send {file}");
-        var completed = await bob.NextEventAsync("transfer-completed");
+        var image = await MakeImageAsync(temp.File("view.jpg"));
+        await alice.SendAsync($"/send {file} {image}");
+        var imageOffer = await bob.NextEventAsync("transfer-offered", e => (string?)e["name"] == "view.jpg");
+        Assert.Equal("image/jpeg", (string?)imageOffer["mediaType"]);
+        var preview = imageOffer["preview"]!.AsObject();
+        Assert.True((int?)preview["width"] <= 300 && (int?)preview["height"] <= 300, preview.ToJsonString());
+        Assert.Equal(640, (int?)preview["sourceWidth"]);
+        var completed = await bob.NextEventAsync("transfer-completed", e => (string?)e["name"] == "photo.raw");
         Assert.Equal(300_000, (long?)completed["size"]);
-        await alice.NextEventAsync("transfer-completed");
+        await alice.NextEventAsync("transfer-completed", e => (string?)e["name"] == "photo.raw");
 
         bob.CloseInput(); // end of input quits like /quit
         Assert.Equal(0, await bob.WaitForExitAsync());
@@ -125,6 +131,33 @@ public class ChatCommandTests(ITestOutputHelper log)
         (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", (string)completed["id"]!, downloads, "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
         Assert.True(exit == 0, output);
         Assert.Equal(Sha256(file), Sha256(Path.Combine(downloads, "photo.raw")));
+    }
+
+    [Fact]
+    public async Task OfferAnswer_PlainText_CodeOnItsOwnLine_ChatLinesReadable()
+    {
+        using var temp = new TempFolder();
+        var (aliceProfile, aliceKey) = NewProfile(temp, "alice");
+        var (bobProfile, bobKey) = NewProfile(temp, "bob");
+        await using var alice = RunningMessenger.Start("alice", null, "offer", "--bind", "127.0.0.1", "--peer", "bob", "--profile", aliceProfile, "--key-file", aliceKey);
+        await using var bob = RunningMessenger.Start("bob", null, "answer", "--bind", "127.0.0.1", "--peer", "alice", "--profile", bobProfile, "--key-file", bobKey);
+
+        await alice.NextLineAsync(l => l.Contains("Your offer code", StringComparison.Ordinal));
+        var offerCode = await alice.NextLineAsync(_ => true);
+        await bob.SendAsync(offerCode);
+        await bob.NextLineAsync(l => l.Contains("Your answer code", StringComparison.Ordinal));
+        await alice.SendAsync(await bob.NextLineAsync(_ => true));
+        await alice.NextLineAsync(l => l.StartsWith("Connected to bob", StringComparison.Ordinal));
+        await bob.NextLineAsync(l => l.StartsWith("Connected to alice", StringComparison.Ordinal));
+
+        await alice.SendAsync("plain \u001b[31m text");
+        await bob.NextLineAsync(l => l == "alice: plain \uFFFD[31m text"); // a terminal escape from the peer is never printed
+        await alice.SendAsync("/nonsense");
+        await alice.NextLineAsync(l => l.StartsWith("unknown command /nonsense", StringComparison.Ordinal));
+        await alice.SendAsync("/quit");
+        Assert.Equal(0, await alice.WaitForExitAsync());
+        await bob.NextLineAsync(l => l.StartsWith("Disconnected: alice left", StringComparison.Ordinal));
+        Assert.Equal(0, await bob.WaitForExitAsync());
     }
 
     [Fact]
@@ -210,6 +243,21 @@ public class ChatCommandTests(ITestOutputHelper log)
             file.Write(buffer, 0, Math.Min(left, buffer.Length));
         }
 
+        return path;
+    }
+
+    internal static async Task<string> MakeImageAsync(string path)
+    {
+        var start = new ProcessStartInfo("ffmpeg") { RedirectStandardError = true };
+        foreach (var arg in new[] { "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x480", "-frames:v", "1", path })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var ffmpeg = Process.Start(start)!;
+        var error = ffmpeg.StandardError.ReadToEndAsync();
+        await ffmpeg.WaitForExitAsync().WaitAsync(RunningMessenger.Wait);
+        Assert.True(ffmpeg.ExitCode == 0, await error);
         return path;
     }
 

@@ -67,6 +67,41 @@ public class InteractiveChatTests(ITestOutputHelper log)
         }
     }
 
+    [Fact]
+    public async Task History_InATerminal_AsksForThePassphraseWithoutEcho_TwiceForANewStore_AndRefusesAWrongOne()
+    {
+        using var temp = new TempFolder();
+        var profile = temp.File("me");
+        var exitFile = temp.File("exit");
+        string Command(string marker) =>
+            $"env -u MESSENGER_STORE_PASSPHRASE -u NO_COLOR LANG=C.UTF-8 TERM=xterm-256color dotnet {Quote(MessengerProcess.Dll)} history --profile {Quote(profile)} --plugins {Quote(ChatCommandTests.RepoPlugins)}; echo {marker}=$? >> {Quote(exitFile)}; sleep 120";
+        string Exit() => File.Exists(exitFile) ? File.ReadAllText(exitFile) : "";
+
+        await using (var tmux = await Tmux.StartAsync(Command("FIRST"), temp.Path))
+        {
+            await tmux.WaitForScreenAsync(s => s.Contains("Store passphrase for", StringComparison.Ordinal));
+            await tmux.TypeAsync("sesame-secret-1");
+            await tmux.WaitForScreenAsync(s => s.Contains("New store: type it again:", StringComparison.Ordinal));
+            await tmux.TypeAsync("sesame-secret-1");
+            await Tmux.WaitForAsync(() => Task.FromResult(Exit().Contains("FIRST=", StringComparison.Ordinal)), "the first run to end");
+            var screen = await tmux.ScreenAsync();
+            Assert.Contains("No messages stored in", screen, StringComparison.Ordinal);
+            Assert.DoesNotContain("sesame", screen, StringComparison.Ordinal);
+            Assert.Contains("FIRST=0", Exit(), StringComparison.Ordinal);
+        }
+
+        await using (var tmux = await Tmux.StartAsync(Command("SECOND"), temp.Path))
+        {
+            await tmux.WaitForScreenAsync(s => s.Contains("Store passphrase for", StringComparison.Ordinal));
+            await tmux.TypeAsync("not-the-secret");
+            await Tmux.WaitForAsync(() => Task.FromResult(Exit().Contains("SECOND=", StringComparison.Ordinal)), "the second run to end");
+            var screen = await tmux.ScreenAsync();
+            Assert.Contains("messenger: storage: Wrong passphrase or not a Messenger store.", screen, StringComparison.Ordinal);
+            Assert.DoesNotContain("not-the-secret", screen, StringComparison.Ordinal);
+            Assert.Contains("SECOND=4", Exit(), StringComparison.Ordinal);
+        }
+    }
+
     private static string Quote(string path) => "'" + path.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     /// <summary>One tmux server on a private socket with one session.</summary>
