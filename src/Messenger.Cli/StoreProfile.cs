@@ -88,7 +88,7 @@ internal sealed class StoreProfile
         }
         else if (!Console.IsInputRedirected)
         {
-            var isNew = !File.Exists(Path.Combine(folder, "Storage", "messenger.db"));
+            var isNew = !Directory.EnumerateDirectories(folder).Any(store => File.Exists(Path.Combine(store, "messenger.db")));
             var passphrase = Prompt($"Store passphrase for {folder}: ");
             if (isNew && Prompt("New store: type it again: ") != passphrase)
             {
