@@ -161,6 +161,46 @@ public class ChatCommandTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public async Task Connect_RejectAndCancel_ReachTheOtherSide_AndUnknownIdsAreErrors()
+    {
+        using var temp = new TempFolder();
+        var small = WriteRandomFile(temp.File("unwanted.bin"), 50_000);
+        var big = WriteRandomFile(temp.File("long.bin"), 60_000_000);
+        await using var relay = await Relay.StartAsync();
+        var (aliceProfile, aliceKey) = NewProfile(temp, "alice");
+        var (bobProfile, bobKey) = NewProfile(temp, "bob");
+        await using var alice = RunningMessenger.Start("alice", null, "connect", "--room", "r", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", aliceProfile, "--key-file", aliceKey);
+        await using var bob = RunningMessenger.Start("bob", null, "connect", "--room", "r", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", bobProfile, "--key-file", bobKey);
+        await alice.NextEventAsync("connected");
+        await bob.NextEventAsync("connected");
+
+        await alice.SendAsync($"/send {small}");
+        var offer = await bob.NextEventAsync("transfer-offered");
+        await bob.SendAsync($"/reject {(string?)offer["id"]} not today");
+        var rejected = await alice.NextEventAsync("transfer-rejected");
+        Assert.Equal(true, (bool?)rejected["byPeer"]);
+        Assert.EndsWith("not today", (string?)rejected["reason"], StringComparison.Ordinal);
+
+        await alice.SendAsync($"/send {big}");
+        var second = await bob.NextEventAsync("transfer-offered");
+        var id = (string)second["id"]!;
+        await bob.SendAsync($"/accept {id[..8]}"); // a unique prefix is enough
+        await bob.NextEventAsync("transfer-progress", e => (string?)e["id"] == id);
+        await alice.SendAsync($"/cancel {id}");
+        Assert.Equal(true, (bool?)(await bob.NextEventAsync("transfer-cancelled", e => (string?)e["id"] == id))["byPeer"]);
+
+        await bob.SendAsync("/accept nosuchid");
+        Assert.Contains("no transfer nosuchid", (string?)(await bob.NextEventAsync("error"))["message"], StringComparison.Ordinal);
+        await bob.SendAsync("/send /no/such/file");
+        Assert.Contains("no file at /no/such/file", (string?)(await bob.NextEventAsync("error"))["message"], StringComparison.Ordinal);
+        await bob.SendAsync("/history many");
+        Assert.Contains("/history N", (string?)(await bob.NextEventAsync("error"))["message"], StringComparison.Ordinal);
+        await bob.SendAsync("/quit");
+        Assert.Equal(0, await bob.WaitForExitAsync());
+        Assert.Equal(0, await alice.WaitForExitAsync());
+    }
+
+    [Fact]
     public async Task Answer_DamagedCode_OneLineAndExitTwo()
     {
         using var temp = new TempFolder();

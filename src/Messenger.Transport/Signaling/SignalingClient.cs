@@ -17,10 +17,14 @@ public sealed class SignalingClient : IAsyncDisposable
     private readonly TcpClient _tcp;
     private readonly Stream _stream;
     private readonly IAsyncEnumerator<string> _lines;
-    private readonly SemaphoreSlim _writing = new(1, 1);
+    private const int MaxEarlyLines = 64;
 
-    private SignalingClient(TcpClient tcp, Stream stream, IAsyncEnumerator<string> lines, string room, bool isOfferer)
+    private readonly SemaphoreSlim _writing = new(1, 1);
+    private readonly Queue<JsonObject> _early;
+
+    private SignalingClient(TcpClient tcp, Stream stream, IAsyncEnumerator<string> lines, string room, bool isOfferer, Queue<JsonObject> early)
     {
+        _early = early;
         _tcp = tcp;
         _stream = stream;
         _lines = lines;
@@ -73,16 +77,35 @@ public sealed class SignalingClient : IAsyncDisposable
         try
         {
             await WriteLineAsync(stream, JoinLine(room), cancellationToken).ConfigureAwait(false);
-            var reply = await ReadObjectAsync(lines).ConfigureAwait(false)
-                ?? throw new SignalingException("the signaling relay closed the connection before confirming the join");
+            // When both peers join at once, the relay can forward the other's lines (peer-joined, even its offer)
+            // before confirming our join: keep them, in order, for ReceiveAsync.
+            var early = new Queue<JsonObject>();
+            JsonObject reply;
+            while (true)
+            {
+                reply = await ReadObjectAsync(lines).ConfigureAwait(false)
+                    ?? throw new SignalingException("the signaling relay closed the connection before confirming the join");
+                if (TypeOf(reply) is "joined" or "error")
+                {
+                    break;
+                }
+
+                if (early.Count == MaxEarlyLines)
+                {
+                    throw new SignalingException($"the signaling relay sent {MaxEarlyLines} lines without confirming the join");
+                }
+
+                early.Enqueue(reply);
+            }
+
             switch (TypeOf(reply))
             {
                 case "joined" when reply["peers"]?.GetValueKind() == JsonValueKind.Number && (int)reply["peers"]! is 1 or 2:
-                    return new SignalingClient(tcp, stream, lines, room, isOfferer: (int)reply["peers"]! == 2);
+                    return new SignalingClient(tcp, stream, lines, room, isOfferer: (int)reply["peers"]! == 2, early);
                 case "error":
                     throw new SignalingException($"the signaling relay refused the join: {MessageOf(reply)}");
                 default:
-                    throw new SignalingException($"the signaling relay answered the join with an unexpected '{TypeOf(reply)}' line");
+                    throw new SignalingException("the signaling relay answered the join with a malformed 'joined' line");
             }
         }
         catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is SignalingException or IOException or ObjectDisposedException)
@@ -132,7 +155,7 @@ public sealed class SignalingClient : IAsyncDisposable
         JsonObject? line;
         try
         {
-            line = await ReadObjectAsync(_lines).ConfigureAwait(false);
+            line = _early.TryDequeue(out var early) ? early : await ReadObjectAsync(_lines).ConfigureAwait(false);
         }
         catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is IOException or ObjectDisposedException or SignalingException)
         {

@@ -116,11 +116,37 @@ public class SignalingClientTests
     [Fact]
     public async Task JoinAsync_RelayAnswersSomethingElse_Throws()
     {
-        await using var fake = await FakeRelay.StartAsync(Encoding.UTF8.GetBytes("""{"type":"welcome"}""" + "\n"));
+        await using var fake = await FakeRelay.StartAsync(Encoding.UTF8.GetBytes("""{"type":"joined","room":"r","peers":7}""" + "\n"));
 
         var error = await Assert.ThrowsAsync<SignalingException>(() => SignalingClient.JoinAsync("127.0.0.1", fake.Port, "r", CancellationToken.None).WaitAsync(Wait));
 
-        Assert.Contains("unexpected 'welcome'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("malformed 'joined'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task JoinAsync_OtherPeersLinesArriveBeforeOurJoined_StillJoins_AndKeepsThemInOrder()
+    {
+        // Both peers joining at once: the relay may forward the other's arrival, even its first lines, before confirming ours.
+        var script = """{"type":"peer-joined"}""" + "\n" + """{"type":"candidate","candidate":null}""" + "\n" + """{"type":"joined","room":"r","peers":1}""" + "\n" + """{"type":"peer-left"}""" + "\n";
+        await using var fake = await FakeRelay.StartAsync(Encoding.UTF8.GetBytes(script));
+
+        await using var client = await SignalingClient.JoinAsync("127.0.0.1", fake.Port, "r", CancellationToken.None).WaitAsync(Wait);
+
+        Assert.False(client.IsOfferer);
+        Assert.IsType<SignalingMessage.PeerJoined>(await client.ReceiveAsync(CancellationToken.None).WaitAsync(Wait));
+        Assert.IsType<SignalingMessage.Candidate>(await client.ReceiveAsync(CancellationToken.None).WaitAsync(Wait));
+        Assert.IsType<SignalingMessage.PeerLeft>(await client.ReceiveAsync(CancellationToken.None).WaitAsync(Wait));
+    }
+
+    [Fact]
+    public async Task JoinAsync_RelayNeverConfirms_StopsAfterABoundedNumberOfLines()
+    {
+        var script = string.Concat(Enumerable.Repeat("""{"type":"peer-joined"}""" + "\n", 100));
+        await using var fake = await FakeRelay.StartAsync(Encoding.UTF8.GetBytes(script));
+
+        var error = await Assert.ThrowsAsync<SignalingException>(() => SignalingClient.JoinAsync("127.0.0.1", fake.Port, "r", CancellationToken.None).WaitAsync(Wait));
+
+        Assert.Contains("without confirming the join", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
