@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 # Native pieces the plugins and tests load (see README: "What gets installed").
-APT_PACKAGES=(iproute2 libsqlcipher0 ffmpeg libusrsctp-examples python3-aiortc chromium)
+APT_PACKAGES=(iproute2 libsqlcipher0 ffmpeg libusrsctp-examples python3-aiortc chromium tmux)
 
 usage() { sed -n '2,7s/^# \{0,1\}//p' "$0"; }
 

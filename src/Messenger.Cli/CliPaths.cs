@@ -26,5 +26,6 @@ internal static class ExitCodes
     public const int UsageError = 2;
     public const int PluginsFailed = 3;
     public const int StorageFailed = 4;
+    public const int ConnectionFailed = 5;
     public const int Cancelled = 130;
 }

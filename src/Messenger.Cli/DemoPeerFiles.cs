@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace Messenger.Cli;
 
@@ -23,33 +21,10 @@ internal sealed class DemoPeerFiles : IDisposable
         var peerFolder = Directory.CreateDirectory(Path.Combine(Root, peer)).FullName;
         var keyFile = Path.Combine(peerFolder, "store.key");
         File.WriteAllText(keyFile, Convert.ToHexString(RandomNumberGenerator.GetBytes(32)));
-        var baseFolder = Path.GetDirectoryName(Path.GetFullPath(pluginsFile))!;
-        var root = JsonNode.Parse(File.ReadAllText(pluginsFile), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true })
-            ?? throw new CliException($"{pluginsFile} is empty.");
-        if (root["plugins"] is JsonArray plugins)
-        {
-            foreach (var entry in plugins.OfType<JsonObject>())
-            {
-                if (entry["folder"]?.GetValue<string>() is { } folder)
-                {
-                    entry["folder"] = Path.GetFullPath(folder, baseFolder);
-                }
 
-                if (entry["settings"] is JsonObject settings && settings.ContainsKey("path"))
-                {
-                    // A store: its own folder and a random key for this demo run, never the operator's data.
-                    var name = entry["name"]?.GetValue<string>() ?? "store";
-                    settings["path"] = Path.Combine(peerFolder, name);
-                    settings["downloadsPath"] = Path.Combine(peerFolder, "Downloads");
-                    settings.Remove("passphraseEnvironmentVariable");
-                    settings.Remove("keyEnvironmentVariable");
-                    settings["keyFile"] = keyFile;
-                }
-            }
-        }
-
+        // A store: its own folder and a random key for this demo run, never the operator's data.
         var path = Path.Combine(peerFolder, "plugins.json");
-        File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        StorePluginsFile.Write(pluginsFile, path, peerFolder, ("keyFile", keyFile));
         return path;
     }
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Messenger.Cli;
 using Messenger.Contracts.Storage;
 using Messenger.Host.Plugins;
+using Messenger.Transport.Signaling;
 using Spectre.Console;
 
 ConsoleSetup.Apply();
@@ -11,17 +12,41 @@ var pluginsOption = new Option<FileInfo?>("--plugins")
     Description = "The plugins.json to load (default: plugins.json in this folder or above).",
     Recursive = true,
 };
-var root = new RootCommand("messenger: peer-to-peer chat with file transfer, previews and encrypted storage as plugins.")
+var root = new RootCommand("""
+    messenger: peer-to-peer chat with file transfer, previews and encrypted storage as plugins.
+
+    Chat between two terminals: `messenger offer` and `messenger answer` (paste the codes across), or
+    `messenger connect --room NAME` on both sides with `messenger signal` running somewhere both can reach.
+    The store key comes from MESSENGER_STORE_PASSPHRASE, --key-file PATH, or a prompt; never from an argument.
+
+    Exit codes: 0 ok; 1 failed; 2 bad arguments or input; 3 a plugin failed to load; 4 storage (wrong passphrase,
+    missing key file, unreadable store); 5 connection (relay unreachable, peer not reached); 130 cancelled (Ctrl-C).
+    """)
 {
     pluginsOption,
     DemoCommand.Create(pluginsOption),
     PluginsCommand.Create(pluginsOption),
     SignalCommand.Create(),
+    HistoryCommand.Create(pluginsOption, new StoreProfile.Options()),
+    ExportCommand.Create(pluginsOption, new StoreProfile.Options()),
 };
+foreach (var command in ChatCommands.Create(pluginsOption))
+{
+    root.Subcommands.Add(command);
+}
 
 try
 {
-    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    var parse = root.Parse(args);
+    if (parse.Errors.Count > 0 && !args.Contains("--help") && !args.Contains("-h"))
+    {
+        // One line, not the usage screen: the user asked for something specific and needs to know what was wrong.
+        var command = string.Join(' ', parse.CommandResult.Command == root ? ["messenger"] : new[] { "messenger", parse.CommandResult.Command.Name });
+        await Console.Error.WriteLineAsync($"messenger: {string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.')))} (see {command} --help)");
+        return ExitCodes.UsageError;
+    }
+
+    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromSeconds(15) });
 }
 catch (Exception ex) when (ex is CliException or PluginsConfigurationException)
 {
@@ -33,6 +58,11 @@ catch (StorageException ex)
 {
     await Console.Error.WriteLineAsync($"messenger: storage: {ex.Message}");
     return ExitCodes.StorageFailed;
+}
+catch (Exception ex) when (ex is PeerLinkException or SignalingException)
+{
+    await Console.Error.WriteLineAsync($"messenger: connection: {ex.Message}");
+    return ExitCodes.ConnectionFailed;
 }
 catch (OperationCanceledException)
 {

@@ -1,0 +1,177 @@
+using System.CommandLine;
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Hosting;
+using Spectre.Console;
+
+namespace Messenger.Cli;
+
+/// <summary>
+/// <c>messenger offer</c>, <c>messenger answer</c> (copy-paste connection codes) and <c>messenger connect</c> (through
+/// the signaling relay): each opens the profile's store, connects to the peer, then runs the <see cref="ChatSession"/>.
+/// </summary>
+internal static class ChatCommands
+{
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(30);
+
+    public static IEnumerable<Command> Create(Option<FileInfo?> pluginsOption)
+    {
+        yield return Offer(pluginsOption);
+        yield return Answer(pluginsOption);
+        yield return Connect(pluginsOption);
+    }
+
+    private static Command Offer(Option<FileInfo?> pluginsOption)
+    {
+        var common = new CommonOptions("peer");
+        var command = new Command("offer", "Start a chat by copy-paste: print your offer code, read the answer code the other person pastes back (stdin), then chat.");
+        common.AddTo(command);
+        command.SetAction((parse, cancellationToken) => common.RunAsync(parse, pluginsOption, (output, ct) => PeerLink.OfferAsync(
+            common.Bind(parse),
+            code => ShowCode(output, "offer-code", code, "Your offer code; give it to the other person, who runs [bold]messenger answer[/] and pastes it:", "Paste their answer code and press Enter:"),
+            ReadCodeAsync,
+            ConnectTimeout,
+            TimeProvider.System,
+            ct), cancellationToken));
+        return command;
+    }
+
+    private static Command Answer(Option<FileInfo?> pluginsOption)
+    {
+        var common = new CommonOptions("peer");
+        var command = new Command("answer", "Join a chat by copy-paste: read the offer code (stdin), print your answer code for the other person to paste, then chat.");
+        common.AddTo(command);
+        command.SetAction((parse, cancellationToken) => common.RunAsync(parse, pluginsOption, (output, ct) =>
+        {
+            if (!output.Json)
+            {
+                AnsiConsole.MarkupLine("Paste the offer code from [bold]messenger offer[/] and press Enter:");
+            }
+
+            return PeerLink.AnswerAsync(
+                common.Bind(parse),
+                code => ShowCode(output, "answer-code", code, "Your answer code; give it to the other person to paste:", "Connecting…"),
+                ReadCodeAsync,
+                ConnectTimeout,
+                TimeProvider.System,
+                ct);
+        }, cancellationToken));
+        return command;
+    }
+
+    private static Command Connect(Option<FileInfo?> pluginsOption)
+    {
+        var roomOption = new Option<string>("--room") { Description = "The room both peers name (1-64 printable characters); agree on it out of band.", Required = true };
+        var relayOption = new Option<string>("--relay") { Description = "The signaling relay (messenger signal) as HOST:PORT.", DefaultValueFactory = _ => "127.0.0.1:7000" };
+        var common = new CommonOptions(null);
+        var command = new Command("connect", "Chat through a signaling relay: both peers join the same room; the second to arrive offers.") { roomOption, relayOption };
+        common.AddTo(command);
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var room = parse.GetValue(roomOption)!;
+            var (host, port) = ParseRelay(parse.GetValue(relayOption)!);
+            if (room.Length is 0 or > 64 || room.Any(char.IsControl))
+            {
+                throw new CliException("--room: a room name has 1 to 64 printable characters.");
+            }
+
+            return common.RunAsync(parse, pluginsOption, (output, ct) =>
+            {
+                output.Line($"[grey]Joining room {Markup.Escape(room)} at {Markup.Escape(host)}:{port}; waiting for the other peer…[/]");
+                return PeerLink.ConnectAsync(common.Bind(parse), host, port, room, ConnectTimeout, TimeProvider.System, ct);
+            }, cancellationToken, defaultPeer: room);
+        });
+        return command;
+    }
+
+    private static (string Host, int Port) ParseRelay(string text)
+    {
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(text[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+        {
+            throw new CliException($"--relay: '{text}' is not HOST:PORT (e.g. 127.0.0.1:7000).");
+        }
+
+        return (text[..colon].Trim('[', ']'), port);
+    }
+
+    private static Task ShowCode(ChatOutput output, string eventName, string code, string before, string after)
+    {
+        if (output.Json)
+        {
+            output.Event(eventName, new JsonObject { ["code"] = code }, null);
+        }
+        else
+        {
+            AnsiConsole.MarkupLine(before);
+            Console.Out.WriteLine(code); // plain, unwrapped: it is copied
+            AnsiConsole.MarkupLine(after);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private static async Task<string?> ReadCodeAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var line = await Task.Run(() => Console.In.ReadLine(), CancellationToken.None).WaitAsync(cancellationToken);
+            if (line is null || line.Trim().Length > 0)
+            {
+                return line?.Trim();
+            }
+        }
+    }
+
+    /// <summary>The options offer, answer and connect share, and the run they share.</summary>
+    private sealed class CommonOptions(string? defaultPeer)
+    {
+        private readonly StoreProfile.Options _profile = new();
+
+        private readonly Option<bool> _json = new("--json")
+        {
+            Description = "Print one JSON object per line per event (connected, chat-received, chat-delivered, transfer-offered/progress/completed/failed, disconnected); commands are still read from stdin.",
+        };
+
+        private readonly Option<bool> _autoAccept = new("--auto-accept") { Description = "Accept every incoming file without asking." };
+
+        private readonly Option<string?> _peer = new("--peer")
+        {
+            Description = $"The name your history files this conversation under (default: {(defaultPeer is null ? "the room" : $"'{defaultPeer}'")}).",
+        };
+
+        private readonly Option<string> _bind = new("--bind")
+        {
+            Description = "The local address for the peer-to-peer UDP socket (0.0.0.0: every interface; 127.0.0.1: this machine only).",
+            DefaultValueFactory = _ => "0.0.0.0",
+        };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(_json);
+            command.Options.Add(_autoAccept);
+            command.Options.Add(_peer);
+            command.Options.Add(_bind);
+            _profile.AddTo(command);
+        }
+
+        public IPAddress Bind(ParseResult parse) =>
+            IPAddress.TryParse(parse.GetValue(_bind), out var address) ? address : throw new CliException($"--bind: '{parse.GetValue(_bind)}' is not an IP address.");
+
+        public async Task<int> RunAsync(ParseResult parse, Option<FileInfo?> pluginsOption, Func<ChatOutput, CancellationToken, Task<PeerLink>> connect, CancellationToken cancellationToken, string? defaultPeer = null)
+        {
+            _ = Bind(parse);
+            var peer = parse.GetValue(_peer) ?? defaultPeer ?? "peer";
+            if (peer.Length is 0 or > 64 || peer.Any(char.IsControl))
+            {
+                throw new CliException("--peer: a name has 1 to 64 printable characters.");
+            }
+
+            var profile = StoreProfile.Resolve(parse, _profile, CliPaths.ResolvePluginsFile(parse.GetValue(pluginsOption)));
+            using IHost host = profile.OpenHost();
+            var output = new ChatOutput(parse.GetValue(_json), peer, TimeProvider.System);
+            await using var link = await connect(output, cancellationToken);
+            return await new ChatSession(host, link, output, peer, parse.GetValue(_autoAccept)).RunAsync(Console.In, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,358 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Messenger.Contracts.Chat;
+using Messenger.Contracts.FileTransfer;
+using Messenger.Contracts.Storage;
+using Messenger.Host.Sessions;
+using Messenger.Transport;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Spectre.Console;
+
+namespace Messenger.Cli;
+
+/// <summary>
+/// The chat between two connected peers: stdin is read on its own task (a line is a chat message or a /command),
+/// events print as they happen, and the session ends on /quit, end of input, the peer leaving, or Ctrl-C. On the way
+/// out the channel is closed first, so the file-transfer plugin pauses what is running (it resumes on the next
+/// connection), then the host, and with it the store, is disposed by the caller.
+/// </summary>
+internal sealed class ChatSession
+{
+    public const string Commands = """
+        Type a line and press Enter to send it. Commands:
+          /send PATH...     offer one or more files (quote paths with spaces: /send "my file.jpg")
+          /accept ID        accept an incoming file (ID from the offer; a unique prefix is enough)
+          /reject ID        refuse an incoming file
+          /cancel ID        stop a transfer in either direction
+          /transfers        list the transfers of this session and their state
+          /history [N]      the last N (default 20) stored messages with this peer
+          /help             this list
+          /quit             leave (running transfers pause and resume next time)
+        A line starting with // sends the text after the first slash.
+        """;
+
+    private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly IHost _host;
+    private readonly PeerLink _link;
+    private readonly ChatOutput _output;
+    private readonly string _peer;
+    private readonly bool _autoAccept;
+    private readonly IChatService _chat;
+    private readonly IFileTransferService? _files;
+    private readonly IMessageStore? _messages;
+    private readonly List<Task> _background = [];
+    private readonly TimeProvider _time;
+
+    public ChatSession(IHost host, PeerLink link, ChatOutput output, string peer, bool autoAccept)
+    {
+        _host = host;
+        _link = link;
+        _output = output;
+        _peer = peer;
+        _autoAccept = autoAccept;
+        _chat = host.Services.GetRequiredService<IChatService>();
+        _files = host.Services.GetService<IFileTransferService>();
+        _messages = host.Services.GetServices<IMessageStore>().LastOrDefault();
+        _time = host.Services.GetRequiredService<TimeProvider>();
+    }
+
+    /// <summary>Runs until the chat ends; returns the exit code.</summary>
+    public async Task<int> RunAsync(TextReader input, CancellationToken cancellationToken)
+    {
+        _chat.ChatChanged += OnChat;
+        if (_files is not null)
+        {
+            _files.TransferChanged += OnTransfer;
+        }
+
+        var (_, running) = await _host.Services.GetRequiredService<PeerSessionHost>().StartAsync(_link.Channel, _peer, CancellationToken.None);
+        _output.Connected(_link);
+        var reading = Task.Run(() => ReadCommandsAsync(input, cancellationToken), CancellationToken.None);
+        var cancelled = Task.Delay(Timeout.InfiniteTimeSpan, _time, cancellationToken);
+        var first = await Task.WhenAny(reading, running, cancelled);
+        string reason;
+        if (first == reading)
+        {
+            reason = await reading;
+        }
+        else if (first == running)
+        {
+            reason = _link.Connection.ConnectionState == PeerConnectionState.Failed
+                ? $"the connection failed: {_link.Connection.Error?.Message ?? "no reason given"}"
+                : $"{_peer} left";
+        }
+        else
+        {
+            reason = "cancelled (Ctrl-C)";
+        }
+
+        var failed = _link.Connection.ConnectionState == PeerConnectionState.Failed;
+        await CloseAsync(running);
+        _output.Event("disconnected", new JsonObject { ["reason"] = reason }, $"[grey]Disconnected: {Markup.Escape(ChatOutput.Clean(reason))}.[/]");
+        _chat.ChatChanged -= OnChat;
+        if (_files is not null)
+        {
+            _files.TransferChanged -= OnTransfer;
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        return failed ? ExitCodes.ConnectionFailed : ExitCodes.Ok;
+    }
+
+    private async Task CloseAsync(Task running)
+    {
+        // Closing the channel ends the session; the plugins see it end and pause running transfers.
+        await _link.Connection.CloseAsync().WaitAsync(CloseTimeout, _time).ContinueWith(static _ => { }, TaskScheduler.Default);
+        await running.WaitAsync(CloseTimeout, _time).ContinueWith(static _ => { }, TaskScheduler.Default);
+        Task[] pending;
+        lock (_background)
+        {
+            pending = [.. _background];
+        }
+
+        await Task.WhenAll(pending).WaitAsync(CloseTimeout, _time).ContinueWith(static _ => { }, TaskScheduler.Default);
+        await _output.FlushAsync();
+    }
+
+    /// <summary>Reads commands until /quit or the end of input; returns why it stopped.</summary>
+    private async Task<string> ReadCommandsAsync(TextReader input, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var line = await input.ReadLineAsync(cancellationToken);
+            if (line is null)
+            {
+                return "end of input";
+            }
+
+            if (line.Length > 0 && !await ExecuteAsync(line.TrimEnd('\r'), cancellationToken))
+            {
+                return "you quit";
+            }
+        }
+
+        return "cancelled";
+    }
+
+    /// <summary>Runs one line; false means quit.</summary>
+    private async Task<bool> ExecuteAsync(string line, CancellationToken cancellationToken)
+    {
+        if (!line.StartsWith('/') || line.StartsWith("//", StringComparison.Ordinal))
+        {
+            await SendChatAsync(line.StartsWith("//", StringComparison.Ordinal) ? line[1..] : line, cancellationToken);
+            return true;
+        }
+
+        var words = CommandLineWords.Split(line);
+        var arguments = words.Skip(1).ToArray();
+        switch (words[0].ToLowerInvariant())
+        {
+            case "/quit" or "/exit":
+                return false;
+            case "/help":
+                Help();
+                break;
+            case "/send" when arguments.Length > 0:
+                foreach (var path in arguments)
+                {
+                    Track(SendFileAsync(path, cancellationToken));
+                }
+
+                break;
+            case "/accept" when arguments.Length == 1:
+                await OnTransferAsync(arguments[0], "accept", (files, id) => files.AcceptAsync(id, cancellationToken));
+                break;
+            case "/reject" when arguments.Length >= 1:
+                await OnTransferAsync(arguments[0], "reject", (files, id) => files.RejectAsync(id, arguments.Length > 1 ? string.Join(' ', arguments[1..]) : null, cancellationToken));
+                break;
+            case "/cancel" when arguments.Length == 1:
+                await OnTransferAsync(arguments[0], "cancel", (files, id) => files.CancelAsync(id, cancellationToken));
+                break;
+            case "/transfers" when arguments.Length == 0:
+                ShowTransfers();
+                break;
+            case "/history" when arguments.Length <= 1:
+                await ShowHistoryAsync(arguments, cancellationToken);
+                break;
+            case "/send" or "/accept" or "/reject" or "/cancel" or "/transfers" or "/history":
+                _output.Error($"{words[0]}: wrong arguments; /help shows how to use it.");
+                break;
+            default:
+                _output.Error($"unknown command {words[0]}; /help lists the commands (start a line with // to send a slash).");
+                break;
+        }
+
+        return true;
+    }
+
+    private async Task SendChatAsync(string text, CancellationToken cancellationToken)
+    {
+        if (Encoding.UTF8.GetByteCount(text) > _chat.MaxTextBytes)
+        {
+            _output.Error($"message too long: at most {_chat.MaxTextBytes} bytes; send a long text as a file with /send.");
+            return;
+        }
+
+        try
+        {
+            _output.ChatSent(await _chat.SendAsync(text, cancellationToken: cancellationToken));
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException)
+        {
+            _output.Error($"not sent: {ex.Message}");
+        }
+    }
+
+    private async Task SendFileAsync(string path, CancellationToken cancellationToken)
+    {
+        if (_files is null)
+        {
+            _output.Error("no file-transfer plugin is loaded (see messenger plugins).");
+            return;
+        }
+
+        var full = Path.GetFullPath(path.StartsWith("~/", StringComparison.Ordinal) ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), path[2..]) : path);
+        if (!File.Exists(full))
+        {
+            _output.Error($"/send: no file at {full}.");
+            return;
+        }
+
+        try
+        {
+            await _files.SendFileAsync(full, cancellationToken: cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException or ArgumentException)
+        {
+            _output.Error($"/send {Path.GetFileName(full)}: {ex.Message}");
+        }
+    }
+
+    private async Task OnTransferAsync(string idOrPrefix, string verb, Func<IFileTransferService, string, ValueTask> act)
+    {
+        if (_files is null)
+        {
+            _output.Error("no file-transfer plugin is loaded (see messenger plugins).");
+            return;
+        }
+
+        var matches = _files.GetTransfers().Where(t => t.TransferId.StartsWith(idOrPrefix, StringComparison.Ordinal)).ToList();
+        var exact = matches.Find(t => t.TransferId == idOrPrefix);
+        if (exact is null && matches.Count != 1)
+        {
+            _output.Error(matches.Count == 0 ? $"/{verb}: no transfer {idOrPrefix}; /transfers lists them." : $"/{verb}: {idOrPrefix} matches {matches.Count} transfers; type more of the id.");
+            return;
+        }
+
+        try
+        {
+            await act(_files, (exact ?? matches[0]).TransferId);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or ArgumentException)
+        {
+            _output.Error($"/{verb}: {ex.Message}");
+        }
+    }
+
+    private void ShowTransfers()
+    {
+        var transfers = _files?.GetTransfers() ?? [];
+        if (_output.Json)
+        {
+            _output.Event("transfers", new JsonObject { ["transfers"] = new JsonArray([.. transfers.Select(ChatOutput.Describe)]) }, null);
+            return;
+        }
+
+        if (transfers.Count == 0)
+        {
+            _output.Line("[grey]No transfers.[/]");
+            return;
+        }
+
+        foreach (var t in transfers)
+        {
+            var percent = t.Size == 0 ? 100 : 100.0 * t.BytesTransferred / t.Size;
+            _output.Line($"  {t.TransferId}  {(t.Direction == Direction.Incoming ? "from" : "to")} {Markup.Escape(_output.Peer)}  {Markup.Escape(ChatOutput.Clean(t.FileName))}  {ByteSize.Format(t.Size)}  {t.State} {percent:F0}%{(t.Reason is { } why ? "  " + Markup.Escape(ChatOutput.Clean(why)) : "")}");
+        }
+    }
+
+    private async Task ShowHistoryAsync(string[] arguments, CancellationToken cancellationToken)
+    {
+        var limit = 20;
+        if (arguments.Length == 1 && (!int.TryParse(arguments[0], NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 10_000))
+        {
+            _output.Error("/history N: N is a number from 1 to 10000.");
+            return;
+        }
+
+        if (_messages is null)
+        {
+            _output.Error("no storage plugin is loaded: history is not kept.");
+            return;
+        }
+
+        var messages = new List<StoredMessage>();
+        await foreach (var message in _messages.GetMessagesAsync(_peer, limit, cancellationToken: cancellationToken))
+        {
+            messages.Add(message);
+        }
+
+        if (_output.Json)
+        {
+            _output.Event("history", new JsonObject { ["conversation"] = _peer, ["messages"] = new JsonArray([.. messages.Select(HistoryCommand.Describe)]) }, null);
+            return;
+        }
+
+        _output.Line($"[bold]History with {Markup.Escape(_output.Peer)}[/] (last {messages.Count}):");
+        foreach (var message in messages)
+        {
+            _output.Line("  " + HistoryCommand.Format(message, _output.Peer));
+        }
+    }
+
+    private void Help()
+    {
+        if (_output.Json)
+        {
+            _output.Event("help", new JsonObject { ["text"] = Commands }, null);
+            return;
+        }
+
+        _output.Line(Markup.Escape(Commands.TrimEnd()));
+    }
+
+    private void OnChat(object? sender, ChatEvent chatEvent) => _output.Chat(chatEvent);
+
+    private void OnTransfer(object? sender, TransferEvent transferEvent)
+    {
+        _output.Transfer(transferEvent);
+        if (_autoAccept && transferEvent is TransferOffered { Transfer: { Direction: Direction.Incoming, State: TransferState.Offered } offer } && _files is { } files)
+        {
+            Track(AcceptAsync(files, offer.TransferId));
+        }
+    }
+
+    private async Task AcceptAsync(IFileTransferService files, string transferId)
+    {
+        try
+        {
+            await files.AcceptAsync(transferId);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException)
+        {
+            _output.Error($"could not accept {transferId}: {ex.Message}");
+        }
+    }
+
+    private void Track(Task task)
+    {
+        lock (_background)
+        {
+            _background.RemoveAll(t => t.IsCompleted);
+            _background.Add(task);
+        }
+    }
+}

@@ -1,0 +1,332 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Messenger.TestSupport;
+using Xunit.Abstractions;
+
+namespace Messenger.Cli.Tests;
+
+/// <summary>
+/// Two real <c>messenger</c> processes chatting on 127.0.0.1, each with its own profile and key, synchronised on their
+/// <c>--json</c> event lines (never on sleeps).
+/// </summary>
+public class ChatCommandTests(ITestOutputHelper log)
+{
+    [Fact]
+    public async Task Connect_TwoPeersThroughTheRelay_ChatBothWays_SendTwoFiles_ExportedCopiesMatch()
+    {
+        using var temp = new TempFolder();
+        var big = WriteRandomFile(temp.File("big archive.bin"), 16_000_000);
+        var small = temp.File("notes.txt");
+        File.WriteAllText(small, string.Concat(Enumerable.Repeat("Messenger notes. ", 3000)));
+        await using var relay = await Relay.StartAsync();
+        var (aliceProfile, aliceKey) = NewProfile(temp, "alice");
+        var (bobProfile, bobKey) = NewProfile(temp, "bob");
+
+        await using var alice = RunningMessenger.Start("alice", null, "connect", "--room", "garden", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", aliceProfile, "--key-file", aliceKey);
+        await using var bob = RunningMessenger.Start("bob", null, "connect", "--room", "garden", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", bobProfile, "--key-file", bobKey);
+        var roles = new[] { (string?)(await alice.NextEventAsync("connected"))["role"], (string?)(await bob.NextEventAsync("connected"))["role"] };
+        Assert.Equal(["answerer", "offerer"], roles.Order());
+
+        await alice.SendAsync("Hello Bob");
+        var sent = await alice.NextEventAsync("chat-sent");
+        Assert.Equal("Hello Bob", (string?)(await bob.NextEventAsync("chat-received"))["text"]);
+        await alice.NextEventAsync("chat-delivered", e => (string?)e["id"] == (string?)sent["id"]);
+        await bob.SendAsync("Hi Alice");
+        Assert.Equal("Hi Alice", (string?)(await alice.NextEventAsync("chat-received"))["text"]);
+
+        await alice.SendAsync($"/send \"{big}\" {small}");
+        var offers = new List<JsonObject> { await bob.NextEventAsync("transfer-offered"), await bob.NextEventAsync("transfer-offered") };
+        Assert.Equal(["big archive.bin", "notes.txt"], offers.Select(o => (string?)o["name"]).Order());
+        Assert.Contains(offers, o => (long?)o["size"] == 16_000_000 && (string?)o["mediaType"] == "application/octet-stream");
+        Assert.Contains(offers, o => (string?)o["mediaType"] == "text/plain");
+        var clock = Stopwatch.StartNew();
+        foreach (var offer in offers)
+        {
+            await bob.SendAsync($"/accept {(string?)offer["id"]}");
+        }
+
+        // Chat stays responsive while the files move.
+        await bob.SendAsync("still here");
+        Assert.Equal("still here", (string?)(await alice.NextEventAsync("chat-received"))["text"]);
+        var done = new List<JsonObject> { await bob.NextEventAsync("transfer-completed"), await bob.NextEventAsync("transfer-completed") };
+        clock.Stop();
+        log.WriteLine($"two files, {16_000_000 + new FileInfo(small).Length:N0} bytes, in {clock.Elapsed.TotalSeconds:F2} s: {16_000_000 / clock.Elapsed.TotalSeconds / 1e6:F1} MB/s between two processes");
+
+        await bob.SendAsync("/transfers");
+        var listed = (await bob.NextEventAsync("transfers"))["transfers"]!.AsArray();
+        Assert.All(listed, t => Assert.Equal("Completed", (string?)t!["state"]));
+        await alice.SendAsync("/quit");
+        Assert.Equal(0, await alice.WaitForExitAsync());
+        Assert.Equal("disconnected", (string?)(await bob.NextEventAsync("disconnected"))["event"]);
+        Assert.Equal(0, await bob.WaitForExitAsync());
+
+        foreach (var (completed, original) in done.Select(d => (d, (string?)d["name"] == "notes.txt" ? small : big)))
+        {
+            var exported = temp.File("exported-" + (string?)completed["name"]);
+            var (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", (string)completed["id"]!, exported, "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+            Assert.True(exit == 0, output);
+            Assert.Equal(Sha256(original), Sha256(exported));
+            Assert.Contains(Sha256(original), output, StringComparison.Ordinal);
+        }
+
+        var (historyExit, history) = await MessengerProcess.RunAsync(temp.Path, "history", "--json", "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.True(historyExit == 0, history);
+        var messages = history.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Contains(messages, m => (string?)m["text"] == "Hello Bob" && (string?)m["direction"] == "incoming" && (string?)m["conversation"] == "garden");
+        Assert.Contains(messages, m => (string?)m["text"] == "Hi Alice" && (string?)m["direction"] == "outgoing");
+    }
+
+    [Fact]
+    public async Task OfferAnswer_CodesPipedBetweenTwoProcesses_Connect_ChatAndAutoAcceptAFile()
+    {
+        using var temp = new TempFolder();
+        var file = WriteRandomFile(temp.File("photo.raw"), 300_000);
+        var (aliceProfile, aliceKey) = NewProfile(temp, "alice");
+        var (bobProfile, bobKey) = NewProfile(temp, "bob");
+        await using var alice = RunningMessenger.Start("alice", null, "offer", "--bind", "127.0.0.1", "--json", "--profile", aliceProfile, "--key-file", aliceKey);
+        await using var bob = RunningMessenger.Start("bob", null, "answer", "--bind", "127.0.0.1", "--json", "--auto-accept", "--peer", "alice", "--profile", bobProfile, "--key-file", bobKey);
+
+        var offerCode = (string)(await alice.NextEventAsync("offer-code"))["code"]!;
+        Assert.StartsWith("o", offerCode, StringComparison.Ordinal);
+        await bob.SendAsync(offerCode);
+        var answerCode = (string)(await bob.NextEventAsync("answer-code"))["code"]!;
+        Assert.StartsWith("a", answerCode, StringComparison.Ordinal);
+        await alice.SendAsync(answerCode);
+        Assert.Equal("offerer", (string?)(await alice.NextEventAsync("connected"))["role"]);
+        Assert.Equal("alice", (string?)(await bob.NextEventAsync("connected"))["peer"]);
+
+        await alice.SendAsync("pasted codes work");
+        Assert.Equal("pasted codes work", (string?)(await bob.NextEventAsync("chat-received"))["text"]);
+        var image = await MakeImageAsync(temp.File("view.jpg"));
+        await alice.SendAsync($"/send {file} {image}");
+        var imageOffer = await bob.NextEventAsync("transfer-offered", e => (string?)e["name"] == "view.jpg");
+        Assert.Equal("image/jpeg", (string?)imageOffer["mediaType"]);
+        var preview = imageOffer["preview"]!.AsObject();
+        Assert.True((int?)preview["width"] <= 300 && (int?)preview["height"] <= 300, preview.ToJsonString());
+        Assert.Equal(640, (int?)preview["sourceWidth"]);
+        var completed = await bob.NextEventAsync("transfer-completed", e => (string?)e["name"] == "photo.raw");
+        Assert.Equal(300_000, (long?)completed["size"]);
+        await alice.NextEventAsync("transfer-completed", e => (string?)e["name"] == "photo.raw");
+
+        bob.CloseInput(); // end of input quits like /quit
+        Assert.Equal(0, await bob.WaitForExitAsync());
+        await alice.NextEventAsync("disconnected");
+        Assert.Equal(0, await alice.WaitForExitAsync());
+
+        var exported = temp.File("out.raw");
+        var (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", (string)completed["id"]!, exported, "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.True(exit == 0, output);
+        Assert.Equal(Sha256(file), Sha256(exported));
+
+        // Never overwritten without --force; with it, it is.
+        (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", (string)completed["id"]!, exported, "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.Equal(2, exit);
+        Assert.Contains("pass --force", Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+        (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", (string)completed["id"]!, exported, "--force", "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.True(exit == 0, output);
+
+        // Into a folder: under the sender's file name.
+        var downloads = Directory.CreateDirectory(temp.File("downloads")).FullName;
+        (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", (string)completed["id"]!, downloads, "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.True(exit == 0, output);
+        Assert.Equal(Sha256(file), Sha256(Path.Combine(downloads, "photo.raw")));
+    }
+
+    [Fact]
+    public async Task OfferAnswer_PlainText_CodeOnItsOwnLine_ChatLinesReadable()
+    {
+        using var temp = new TempFolder();
+        var (aliceProfile, aliceKey) = NewProfile(temp, "alice");
+        var (bobProfile, bobKey) = NewProfile(temp, "bob");
+        await using var alice = RunningMessenger.Start("alice", null, "offer", "--bind", "127.0.0.1", "--peer", "bob", "--profile", aliceProfile, "--key-file", aliceKey);
+        await using var bob = RunningMessenger.Start("bob", null, "answer", "--bind", "127.0.0.1", "--peer", "alice", "--profile", bobProfile, "--key-file", bobKey);
+
+        await alice.NextLineAsync(l => l.Contains("Your offer code", StringComparison.Ordinal));
+        var offerCode = await alice.NextLineAsync(_ => true);
+        await bob.SendAsync(offerCode);
+        await bob.NextLineAsync(l => l.Contains("Your answer code", StringComparison.Ordinal));
+        await alice.SendAsync(await bob.NextLineAsync(_ => true));
+        await alice.NextLineAsync(l => l.StartsWith("Connected to bob", StringComparison.Ordinal));
+        await bob.NextLineAsync(l => l.StartsWith("Connected to alice", StringComparison.Ordinal));
+
+        await alice.SendAsync("plain \u001b[31m text");
+        await bob.NextLineAsync(l => l == "alice: plain \uFFFD[31m text"); // a terminal escape from the peer is never printed
+        await alice.SendAsync("/nonsense");
+        await alice.NextLineAsync(l => l.StartsWith("unknown command /nonsense", StringComparison.Ordinal));
+        await alice.SendAsync("/quit");
+        Assert.Equal(0, await alice.WaitForExitAsync());
+        await bob.NextLineAsync(l => l.StartsWith("Disconnected: alice left", StringComparison.Ordinal));
+        Assert.Equal(0, await bob.WaitForExitAsync());
+    }
+
+    [Fact]
+    public async Task Connect_RejectAndCancel_ReachTheOtherSide_AndUnknownIdsAreErrors()
+    {
+        using var temp = new TempFolder();
+        var small = WriteRandomFile(temp.File("unwanted.bin"), 50_000);
+        var big = WriteRandomFile(temp.File("long.bin"), 60_000_000);
+        await using var relay = await Relay.StartAsync();
+        var (aliceProfile, aliceKey) = NewProfile(temp, "alice");
+        var (bobProfile, bobKey) = NewProfile(temp, "bob");
+        await using var alice = RunningMessenger.Start("alice", null, "connect", "--room", "r", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", aliceProfile, "--key-file", aliceKey);
+        await using var bob = RunningMessenger.Start("bob", null, "connect", "--room", "r", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", bobProfile, "--key-file", bobKey);
+        await alice.NextEventAsync("connected");
+        await bob.NextEventAsync("connected");
+
+        await alice.SendAsync($"/send {small}");
+        var offer = await bob.NextEventAsync("transfer-offered");
+        await bob.SendAsync($"/reject {(string?)offer["id"]} not today");
+        var rejected = await alice.NextEventAsync("transfer-rejected");
+        Assert.Equal(true, (bool?)rejected["byPeer"]);
+        Assert.EndsWith("not today", (string?)rejected["reason"], StringComparison.Ordinal);
+
+        await alice.SendAsync($"/send {big}");
+        var second = await bob.NextEventAsync("transfer-offered");
+        var id = (string)second["id"]!;
+        await bob.SendAsync($"/accept {id[..8]}"); // a unique prefix is enough
+        await bob.NextEventAsync("transfer-progress", e => (string?)e["id"] == id);
+        await alice.SendAsync($"/cancel {id}");
+        Assert.Equal(true, (bool?)(await bob.NextEventAsync("transfer-cancelled", e => (string?)e["id"] == id))["byPeer"]);
+
+        await bob.SendAsync("/accept nosuchid");
+        Assert.Contains("no transfer nosuchid", (string?)(await bob.NextEventAsync("error"))["message"], StringComparison.Ordinal);
+        await bob.SendAsync("/send /no/such/file");
+        Assert.Contains("no file at /no/such/file", (string?)(await bob.NextEventAsync("error"))["message"], StringComparison.Ordinal);
+        await bob.SendAsync("/history many");
+        Assert.Contains("/history N", (string?)(await bob.NextEventAsync("error"))["message"], StringComparison.Ordinal);
+        await bob.SendAsync("/quit");
+        Assert.Equal(0, await bob.WaitForExitAsync());
+        Assert.Equal(0, await alice.WaitForExitAsync());
+    }
+
+    [Fact]
+    public async Task Answer_DamagedCode_OneLineAndExitTwo()
+    {
+        using var temp = new TempFolder();
+        var (profile, key) = NewProfile(temp, "bob");
+        await using var bob = RunningMessenger.Start("bob", null, "answer", "--bind", "127.0.0.1", "--json", "--profile", profile, "--key-file", key);
+
+        await bob.SendAsync("oz!!!not-a-code");
+
+        Assert.Equal(2, await bob.WaitForExitAsync());
+        Assert.Contains("messenger: The connection code is damaged", bob.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Connect_CtrlC_DuringATransfer_PausesIt_Exits130_AndTheNextConnectionResumesIt()
+    {
+        using var temp = new TempFolder();
+        var big = WriteRandomFile(temp.File("huge.bin"), 60_000_000);
+        await using var relay = await Relay.StartAsync();
+        var (aliceProfile, aliceKey) = NewProfile(temp, "alice");
+        var (bobProfile, bobKey) = NewProfile(temp, "bob");
+        RunningMessenger Alice() => RunningMessenger.Start("alice", null, "connect", "--room", "r", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", aliceProfile, "--key-file", aliceKey);
+        RunningMessenger Bob() => RunningMessenger.Start("bob", null, "connect", "--room", "r", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--auto-accept", "--profile", bobProfile, "--key-file", bobKey);
+        string transferId;
+        await using (var alice = Alice())
+        await using (var bob = Bob())
+        {
+            await alice.NextEventAsync("connected");
+            await bob.NextEventAsync("connected");
+
+            await alice.SendAsync($"/send {big}");
+            await bob.NextEventAsync("transfer-progress", e => (long?)e["bytes"] > 4_000_000);
+            await bob.InterruptAsync();
+
+            var paused = await bob.NextEventAsync("transfer-paused");
+            transferId = (string)paused["id"]!;
+            Assert.True((long?)paused["bytes"] < 60_000_000);
+            Assert.Equal(130, await bob.WaitForExitAsync());
+            Assert.Contains("messenger: cancelled.", bob.Stderr, StringComparison.Ordinal);
+            await alice.NextEventAsync("transfer-paused");
+            await alice.NextEventAsync("disconnected");
+            Assert.Equal(0, await alice.WaitForExitAsync());
+        }
+
+        // Both come back to the same room: the sender re-offers, the receiver answers with the prefix it holds.
+        await using (var alice = Alice())
+        await using (var bob = Bob())
+        {
+            var resumed = await bob.NextEventAsync("transfer-started", e => (string?)e["id"] == transferId);
+            Assert.True((long?)resumed["resumedFrom"] > 0, resumed.ToJsonString());
+            await bob.NextEventAsync("transfer-completed", e => (string?)e["id"] == transferId, TimeSpan.FromMinutes(2));
+            await alice.SendAsync("/quit");
+            Assert.Equal(0, await alice.WaitForExitAsync());
+            Assert.Equal(0, await bob.WaitForExitAsync());
+        }
+
+        var exported = temp.File("huge.out");
+        var (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", transferId, exported, "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.True(exit == 0, output);
+        Assert.Equal(Sha256(big), Sha256(exported));
+    }
+
+    internal static string RepoPlugins => Path.Combine(RepoPaths.RepoRoot, "plugins.json");
+
+    internal static (string Profile, string KeyFile) NewProfile(TempFolder temp, string name)
+    {
+        var profile = Directory.CreateDirectory(temp.File(name)).FullName;
+        var key = temp.File(name + ".key");
+        File.WriteAllText(key, Convert.ToHexString(RandomNumberGenerator.GetBytes(32)));
+        return (profile, key);
+    }
+
+    internal static string WriteRandomFile(string path, int size)
+    {
+        var random = new Random(size);
+        using var file = File.Create(path);
+        var buffer = new byte[1 << 20];
+        for (var left = size; left > 0; left -= buffer.Length)
+        {
+            random.NextBytes(buffer);
+            file.Write(buffer, 0, Math.Min(left, buffer.Length));
+        }
+
+        return path;
+    }
+
+    internal static async Task<string> MakeImageAsync(string path)
+    {
+        var start = new ProcessStartInfo("ffmpeg") { RedirectStandardError = true };
+        foreach (var arg in new[] { "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x480", "-frames:v", "1", path })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var ffmpeg = Process.Start(start)!;
+        var error = ffmpeg.StandardError.ReadToEndAsync();
+        await ffmpeg.WaitForExitAsync().WaitAsync(RunningMessenger.Wait);
+        Assert.True(ffmpeg.ExitCode == 0, await error);
+        return path;
+    }
+
+    internal static string Sha256(string path)
+    {
+        using var file = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(file));
+    }
+
+    /// <summary>A <c>messenger signal</c> process on a free 127.0.0.1 port.</summary>
+    internal sealed class Relay : IAsyncDisposable
+    {
+        private readonly RunningMessenger _process;
+
+        private Relay(RunningMessenger process, string address)
+        {
+            _process = process;
+            Address = address;
+        }
+
+        public string Address { get; }
+
+        public static async Task<Relay> StartAsync()
+        {
+            var process = RunningMessenger.Start("relay", null, "signal", "--port", "0");
+            var banner = await process.NextLineAsync(l => l.StartsWith("messenger signal: listening on ", StringComparison.Ordinal));
+            return new Relay(process, banner["messenger signal: listening on ".Length..].Split(' ')[0]);
+        }
+
+        public ValueTask DisposeAsync() => _process.DisposeAsync();
+    }
+}
