@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using Messenger.Contracts.Channels;
+using Messenger.Transport;
+using Messenger.Transport.Dtls;
+using Messenger.Transport.Ice;
+using Messenger.Transport.Sdp;
+
+namespace Messenger.Benchmarks;
+
+/// <summary>
+/// C#↔C# over <see cref="PeerConnection"/> on 127.0.0.1 (UDP → DTLS → SCTP → data channel), one direction, every
+/// byte SHA-256 checked on the receiver; and connection setup from offer to an open data channel. Run it inside a
+/// loopback-only namespace: <c>unshare -n bash -c 'ip link set lo up; dotnet run -c Release … -- transport'</c>.
+/// </summary>
+internal static class TransportBenchmark
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+
+    public static async Task RunAsync()
+    {
+        // TRANSPORT_ROUNDS=n, TRANSPORT_ONLY=throughput|setup, TRANSPORT_MESSAGE=65536, TRANSPORT_TOTAL=268435456 narrow a run for profiling.
+        var rounds = int.TryParse(Environment.GetEnvironmentVariable("TRANSPORT_ROUNDS"), CultureInfo.InvariantCulture, out var r) ? r : 3;
+        var only = Environment.GetEnvironmentVariable("TRANSPORT_ONLY");
+        if (only is null or "setup")
+        {
+            await MeasureSetupAsync(rounds);
+        }
+
+        if (only is null or "throughput")
+        {
+            await MeasureThroughputAsync(rounds);
+        }
+    }
+
+    private static async Task MeasureSetupAsync(int rounds)
+    {
+        var table = new Table("setup", "offer → channel open ms (each round)", "min", "median");
+        var cold = await ConnectAsync(certificates: null);
+        await DisposeAsync(cold.A, cold.B);
+        table.Add("cold (first in process, fresh certificates)", Ms(cold.Setup), Ms(cold.Setup), Ms(cold.Setup));
+
+        var shared = (DtlsCertificate.Generate(), DtlsCertificate.Generate());
+        foreach (var (name, certificates) in new[] { ("warm, fresh certificates", ((DtlsCertificate, DtlsCertificate)?)null), ("warm, certificates reused (Options.Certificate)", shared) })
+        {
+            var times = new List<TimeSpan>();
+            for (var i = 0; i < Math.Max(5, rounds * 3); i++)
+            {
+                var (a, b, _, _, setup) = await ConnectAsync(certificates);
+                times.Add(setup);
+                await DisposeAsync(a, b);
+            }
+
+            table.Add(name, string.Join(" ", times.Select(Ms)), Ms(times.Min()), Ms(times.Order().ElementAt(times.Count / 2)));
+        }
+
+        table.Print();
+        Console.WriteLine();
+    }
+
+    private static async Task MeasureThroughputAsync(int rounds)
+    {
+        var table = new Table("total", "message", "MB/s (each round)", "MB/s best", "CPU s per GB (both peers)", "alloc B/MB (process)", "load");
+        foreach (var total in Sizes("TRANSPORT_TOTAL", [64L << 20, 256L << 20]))
+        {
+            foreach (var messageSize in Sizes("TRANSPORT_MESSAGE", [16 << 10, 64 << 10, 256 << 10]).Select(v => (int)v))
+            {
+                var rates = new List<double>();
+                var cpu = new List<double>();
+                var alloc = new List<double>();
+                for (var round = 0; round < rounds; round++)
+                {
+                    var result = await TransferAsync(total, messageSize);
+                    rates.Add(result.MegabytesPerSecond);
+                    cpu.Add(result.CpuSecondsPerGigabyte);
+                    alloc.Add(result.AllocatedBytesPerMegabyte);
+                }
+
+                table.Add(
+                    $"{total >> 20} MiB",
+                    $"{messageSize >> 10} KiB",
+                    string.Join(" ", rates.Select(v => v.ToString("F0", CultureInfo.InvariantCulture))),
+                    rates.Max().ToString("F0", CultureInfo.InvariantCulture),
+                    $"{cpu.Min().ToString("F1", CultureInfo.InvariantCulture)}–{cpu.Max().ToString("F1", CultureInfo.InvariantCulture)}",
+                    $"{alloc.Min().ToString("F0", CultureInfo.InvariantCulture)}–{alloc.Max().ToString("F0", CultureInfo.InvariantCulture)}",
+                    LoadAverage());
+            }
+        }
+
+        table.Print();
+    }
+
+    private static async Task<(double MegabytesPerSecond, double CpuSecondsPerGigabyte, double AllocatedBytesPerMegabyte)> TransferAsync(long total, int messageSize)
+    {
+        var (a, b, local, remote, _) = await ConnectAsync(certificates: null);
+        try
+        {
+            local.BufferedAmountLowThreshold = 1024 * 1024;
+            var payload = new byte[messageSize];
+            RandomNumberGenerator.Fill(payload);
+            using var expectedHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            for (long n = 0; n < total; n += messageSize)
+            {
+                expectedHash.AppendData(payload);
+            }
+
+            var expected = expectedHash.GetHashAndReset();
+            GC.Collect();
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+            var started = Stopwatch.GetTimestamp();
+            var receiving = Task.Run(async () =>
+            {
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                long bytes = 0;
+                using var timeout = new CancellationTokenSource(Wait);
+                await foreach (var message in remote.ReceiveAllAsync(timeout.Token).ConfigureAwait(false))
+                {
+                    hash.AppendData(message.Data.Span);
+                    bytes += message.Data.Length;
+                    if (bytes >= total)
+                    {
+                        break;
+                    }
+                }
+
+                return (bytes, hash.GetHashAndReset());
+            });
+
+            for (long sent = 0; sent < total; sent += messageSize)
+            {
+                if (local.BufferedAmount > 4 * 1024 * 1024)
+                {
+                    await local.WaitForBufferedAmountLowAsync().AsTask().WaitAsync(Wait).ConfigureAwait(false);
+                }
+
+                local.Send(payload);
+            }
+
+            var (receivedBytes, receivedHash) = await receiving.WaitAsync(Wait).ConfigureAwait(false);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+            var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+            if (receivedBytes != total || !receivedHash.AsSpan().SequenceEqual(expected))
+            {
+                throw new InvalidOperationException($"Received {receivedBytes} of {total} bytes, SHA-256 {(receivedHash.AsSpan().SequenceEqual(expected) ? "equal" : "different")}.");
+            }
+
+            var megabytes = total / 1e6;
+            return (megabytes / elapsed.TotalSeconds, cpu.TotalSeconds / (total / 1e9), allocated / megabytes);
+        }
+        finally
+        {
+            await DisposeAsync(a, b);
+        }
+    }
+
+    private static async Task<(PeerConnection A, PeerConnection B, IDataChannel Local, IDataChannel Remote, TimeSpan Setup)> ConnectAsync((DtlsCertificate, DtlsCertificate)? certificates)
+    {
+        var a = new PeerConnection(Options(certificates?.Item1));
+        var b = new PeerConnection(Options(certificates?.Item2));
+        a.LocalCandidate += (_, c) => b.AddRemoteCandidate(c);
+        b.LocalCandidate += (_, c) => a.AddRemoteCandidate(c);
+        var remote = new TaskCompletionSource<IDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
+        b.DataChannel += (_, channel) => remote.TrySetResult(channel);
+
+        var started = Stopwatch.GetTimestamp();
+        var offer = a.CreateOffer();
+        a.SetLocalDescription(offer);
+        b.SetRemoteDescription(SessionDescription.Parse(offer.ToString(), SdpType.Offer));
+        var answer = b.CreateAnswer();
+        b.SetLocalDescription(answer);
+        a.SetRemoteDescription(SessionDescription.Parse(answer.ToString(), SdpType.Answer));
+        await Task.WhenAll(a.Connected, b.Connected).WaitAsync(Wait).ConfigureAwait(false);
+        var local = a.CreateDataChannel("bench");
+        var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        local.StateChanged += (_, state) =>
+        {
+            if (state == DataChannelState.Open)
+            {
+                open.TrySetResult();
+            }
+        };
+        if (local.State != DataChannelState.Open)
+        {
+            await open.Task.WaitAsync(Wait).ConfigureAwait(false);
+        }
+
+        var setup = Stopwatch.GetElapsedTime(started);
+        return (a, b, local, await remote.Task.WaitAsync(Wait).ConfigureAwait(false), setup);
+    }
+
+    private static PeerConnectionOptions Options(DtlsCertificate? certificate) => new()
+    {
+        Ice = new IceTransportOptions { BindAddress = IPAddress.Loopback },
+        Certificate = certificate,
+    };
+
+    private static async Task DisposeAsync(PeerConnection a, PeerConnection b)
+    {
+        await a.DisposeAsync().ConfigureAwait(false);
+        await b.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static long[] Sizes(string variable, long[] defaults) =>
+        Environment.GetEnvironmentVariable(variable) is { } value ? [long.Parse(value, CultureInfo.InvariantCulture)] : defaults;
+
+    private static string Ms(TimeSpan t) => t.TotalMilliseconds.ToString("F0", CultureInfo.InvariantCulture);
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+}
