@@ -19,9 +19,13 @@ internal static class TransportBenchmark
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
+    /// <summary>Milliseconds from the offer to ICE connected, to both peers connected, to the channel open.</summary>
+    private static string LastSetupBreakdown { get; set; } = "";
+
     public static async Task RunAsync()
     {
-        // TRANSPORT_ROUNDS=n, TRANSPORT_ONLY=throughput|setup, TRANSPORT_MESSAGE=65536, TRANSPORT_TOTAL=268435456 narrow a run for profiling.
+        // TRANSPORT_ROUNDS=n, TRANSPORT_ONLY=throughput|setup, TRANSPORT_MESSAGE=65536, TRANSPORT_TOTAL=268435456 narrow a run for
+        // profiling; TRANSPORT_ALLOCATIONS=1 prints what was allocated, by type.
         var rounds = int.TryParse(Environment.GetEnvironmentVariable("TRANSPORT_ROUNDS"), CultureInfo.InvariantCulture, out var r) ? r : 3;
         var only = Environment.GetEnvironmentVariable("TRANSPORT_ONLY");
         if (only is null or "setup")
@@ -31,16 +35,18 @@ internal static class TransportBenchmark
 
         if (only is null or "throughput")
         {
+            using var sampler = Environment.GetEnvironmentVariable("TRANSPORT_ALLOCATIONS") == "1" ? new AllocationSampler() : null;
             await MeasureThroughputAsync(rounds);
+            sampler?.Print();
         }
     }
 
     private static async Task MeasureSetupAsync(int rounds)
     {
-        var table = new Table("setup", "offer → channel open ms (each round)", "min", "median");
+        var table = new Table("setup", "offer → channel open ms (each round)", "min", "median", "last round: ms to ICE connected / DTLS+SCTP up / channel open");
         var cold = await ConnectAsync(certificates: null);
         await DisposeAsync(cold.A, cold.B);
-        table.Add("cold (first in process, fresh certificates)", Ms(cold.Setup), Ms(cold.Setup), Ms(cold.Setup));
+        table.Add("cold (first in process, fresh certificates)", Ms(cold.Setup), Ms(cold.Setup), Ms(cold.Setup), LastSetupBreakdown);
 
         var shared = (DtlsCertificate.Generate(), DtlsCertificate.Generate());
         foreach (var (name, certificates) in new[] { ("warm, fresh certificates", ((DtlsCertificate, DtlsCertificate)?)null), ("warm, certificates reused (Options.Certificate)", shared) })
@@ -53,7 +59,7 @@ internal static class TransportBenchmark
                 await DisposeAsync(a, b);
             }
 
-            table.Add(name, string.Join(" ", times.Select(Ms)), Ms(times.Min()), Ms(times.Order().ElementAt(times.Count / 2)));
+            table.Add(name, string.Join(" ", times.Select(Ms)), Ms(times.Min()), Ms(times.Order().ElementAt(times.Count / 2)), LastSetupBreakdown);
         }
 
         table.Print();
@@ -167,6 +173,14 @@ internal static class TransportBenchmark
         b.DataChannel += (_, channel) => remote.TrySetResult(channel);
 
         var started = Stopwatch.GetTimestamp();
+        var iceConnected = TimeSpan.Zero;
+        a.IceConnectionStateChanged += (_, state) =>
+        {
+            if (state is IceConnectionState.Connected or IceConnectionState.Completed && iceConnected == TimeSpan.Zero)
+            {
+                iceConnected = Stopwatch.GetElapsedTime(started);
+            }
+        };
         var offer = a.CreateOffer();
         a.SetLocalDescription(offer);
         b.SetRemoteDescription(SessionDescription.Parse(offer.ToString(), SdpType.Offer));
@@ -174,6 +188,7 @@ internal static class TransportBenchmark
         b.SetLocalDescription(answer);
         a.SetRemoteDescription(SessionDescription.Parse(answer.ToString(), SdpType.Answer));
         await Task.WhenAll(a.Connected, b.Connected).WaitAsync(Wait).ConfigureAwait(false);
+        var connected = Stopwatch.GetElapsedTime(started);
         var local = a.CreateDataChannel("bench");
         var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         local.StateChanged += (_, state) =>
@@ -189,6 +204,7 @@ internal static class TransportBenchmark
         }
 
         var setup = Stopwatch.GetElapsedTime(started);
+        LastSetupBreakdown = $"ICE {Ms(iceConnected)} / DTLS+SCTP {Ms(connected)} / open {Ms(setup)}";
         return (a, b, local, await remote.Task.WaitAsync(Wait).ConfigureAwait(false), setup);
     }
 
