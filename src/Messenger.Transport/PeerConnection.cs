@@ -39,7 +39,7 @@ public sealed class PeerConnection : IAsyncDisposable
         _ice = new IceTransport(ufrag, pwd, _options.Ice);
 
         // Large enough for any datagram on the socket: the DTLS layer decides what fits a record.
-        _dtlsPath = new QueuedDatagramTransport(datagram => _ice.Send(datagram.Span), maxDatagramSize: 1472);
+        _dtlsPath = new QueuedDatagramTransport((DatagramSender)(datagram => _ice.Send(datagram)), maxDatagramSize: 1472);
         _ice.DataReceived += datagram => _dtlsPath.Deliver(datagram);
         _ice.LocalCandidate += candidate => LocalCandidate?.Invoke(this, candidate);
         _ice.StateChanged += OnIceStateChanged;

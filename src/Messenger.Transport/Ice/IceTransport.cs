@@ -28,7 +28,9 @@ public sealed class IceTransport : IAsyncDisposable
     private IceAgent? _agent;
     private Task? _receiveLoop;
     private volatile IPEndPoint? _selected;
+    private volatile SocketAddress? _selectedAddress;
     private volatile IPEndPoint[] _validated = [];
+    private volatile SocketAddress[] _validatedAddresses = [];
     private TimeSpan _scheduled = TimeSpan.MaxValue;
     private int _disposed;
 
@@ -118,7 +120,7 @@ public sealed class IceTransport : IAsyncDisposable
             }
         }
 
-        _receiveLoop = Task.Run(ReceiveLoopAsync);
+        _receiveLoop = StartReceiveThread();
         foreach (var candidate in _hostCandidates)
         {
             LocalCandidate?.Invoke(candidate);
@@ -143,9 +145,20 @@ public sealed class IceTransport : IAsyncDisposable
     /// <summary>Sends an application datagram (DTLS) on the selected pair; dropped while none is selected, as on a lossy path.</summary>
     public void Send(ReadOnlySpan<byte> datagram)
     {
-        if (_selected is { } remote && Volatile.Read(ref _disposed) == 0)
+        if (_selectedAddress is { } remote && Volatile.Read(ref _disposed) == 0)
         {
-            SendTo(datagram, remote);
+            try
+            {
+                _socket.SendTo(datagram, SocketFlags.None, remote); // the SocketAddress overload: nothing serialized per datagram
+            }
+            catch (SocketException)
+            {
+                // Loss, as in SendTo below.
+            }
+            catch (ObjectDisposedException)
+            {
+                // Closed concurrently.
+            }
         }
     }
 
@@ -229,20 +242,40 @@ public sealed class IceTransport : IAsyncDisposable
         LocalCandidate?.Invoke(null);
     }
 
-    private async Task ReceiveLoopAsync()
+    // A thread of its own with blocking receives into one buffer and one SocketAddress: nothing is allocated per
+    // datagram and no pool thread hops in between (the async receive cost an IPEndPoint and a continuation each).
+    private Task StartReceiveThread()
     {
-        var buffer = new byte[65536];
-        var any = new IPEndPoint(_socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
-        while (!_stop.IsCancellationRequested)
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
         {
-            SocketReceiveFromResult received;
             try
             {
-                received = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, any, _stop.Token).ConfigureAwait(false);
+                ReceiveLoop();
             }
-            catch (OperationCanceledException)
+            finally
             {
-                return;
+                done.TrySetResult();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "ICE receive",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void ReceiveLoop()
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(65536, pinned: true);
+        var source = new SocketAddress(_socket.AddressFamily);
+        while (!_stop.IsCancellationRequested)
+        {
+            int received;
+            try
+            {
+                received = _socket.ReceiveFrom(buffer, SocketFlags.None, source);
             }
             catch (ObjectDisposedException)
             {
@@ -252,13 +285,16 @@ public sealed class IceTransport : IAsyncDisposable
             {
                 continue; // an ICMP error from an earlier send; the agent's timers deal with silence
             }
+            catch (SocketException)
+            {
+                return; // the socket closed under the blocking receive, or broke: silence, which ICE consent notices
+            }
 
-            var datagram = buffer.AsSpan(0, received.ReceivedBytes);
-            var source = (IPEndPoint)received.RemoteEndPoint;
+            var datagram = buffer.AsSpan(0, received);
             switch (DatagramDemultiplexer.Classify(datagram))
             {
                 case DatagramKind.Stun:
-                    OnStun(datagram, source);
+                    OnStun(datagram, ToEndPoint(source));
                     break;
                 case DatagramKind.Dtls when IsValidated(source):
                     DataReceived?.Invoke(datagram);
@@ -269,14 +305,26 @@ public sealed class IceTransport : IAsyncDisposable
         }
     }
 
+    private IPEndPoint ToEndPoint(SocketAddress address) =>
+        (IPEndPoint)(_socket.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0)).Create(address);
+
     // Only addresses a connectivity check has proven (RFC 8445 §7.2.5.3.2 valid pairs) may feed DTLS: an off-path
     // sender that guesses the port cannot inject records into the handshake.
-    private bool IsValidated(IPEndPoint source)
+    private bool IsValidated(SocketAddress source)
     {
-        var normalized = source.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(source.Address.MapToIPv4(), source.Port) : source;
-        foreach (var endPoint in _validated)
+        foreach (var address in _validatedAddresses)
         {
-            if (endPoint.Equals(normalized))
+            if (address.Equals(source))
+            {
+                return true; // the common case, compared without allocating
+            }
+        }
+
+        var endPoint = ToEndPoint(source);
+        var normalized = endPoint.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(endPoint.Address.MapToIPv4(), endPoint.Port) : endPoint;
+        foreach (var validated in _validated)
+        {
+            if (validated.Equals(normalized))
             {
                 return true;
             }
@@ -332,10 +380,17 @@ public sealed class IceTransport : IAsyncDisposable
                 }
             }
 
-            _selected = agent.SelectedPair?.RemoteEndPoint;
+            var selected = agent.SelectedPair?.RemoteEndPoint;
+            if (!Equals(selected, _selected))
+            {
+                _selectedAddress = selected is null ? null : AsReceived(selected);
+                _selected = selected;
+            }
+
             if (agent.Pairs.Count(p => p.State == IceCandidatePairState.Succeeded) != _validated.Length)
             {
                 _validated = [.. agent.Pairs.Where(p => p.State == IceCandidatePairState.Succeeded).Select(p => p.RemoteEndPoint)];
+                _validatedAddresses = [.. _validated.Select(AsReceived)];
             }
             var next = agent.NextTimeout;
             if (next != _scheduled)
@@ -355,6 +410,12 @@ public sealed class IceTransport : IAsyncDisposable
             }
         }
     }
+
+    // The form a datagram from this endpoint has when our socket receives it (IPv4 on a dual-mode socket is mapped).
+    private SocketAddress AsReceived(IPEndPoint endPoint) =>
+        (_socket.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.AddressFamily == AddressFamily.InterNetwork
+            ? new IPEndPoint(endPoint.Address.MapToIPv6(), endPoint.Port)
+            : endPoint).Serialize();
 
     private void SendTo(ReadOnlySpan<byte> datagram, IPEndPoint destination)
     {
