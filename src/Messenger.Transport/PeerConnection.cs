@@ -50,6 +50,9 @@ public sealed class PeerConnection : IAsyncDisposable
 
     public IceConnectionState IceConnectionState => _ice.State;
 
+    /// <summary>Datagrams sent in UDP GSO sends and the number of those sends (zero where GSO is off or refused).</summary>
+    internal (long Datagrams, long Sends) SegmentationCounts => _ice.SegmentationCounts;
+
     /// <summary>What made the connection fail, when <see cref="ConnectionState"/> is Failed.</summary>
     public PeerConnectionException? Error { get; private set; }
 
@@ -262,6 +265,10 @@ public sealed class PeerConnection : IAsyncDisposable
                 IsDtlsClient = role == DtlsRole.Client,
                 RemoteMaxMessageSize = remote.EffectiveMaxMessageSize,
                 TimeProvider = _options.Ice.TimeProvider,
+
+                // One loop turn's packets leave in as few sends as the kernel allows (UDP GSO where available).
+                BeginSendBatch = _ice.BeginBatch,
+                EndSendBatch = _ice.FlushBatch,
             },
             packet => SendSctp(_dtls, packet));
 

@@ -68,29 +68,39 @@ internal static class TransportBenchmark
 
     private static async Task MeasureThroughputAsync(int rounds)
     {
-        var table = new Table("total", "message", "MB/s (each round)", "MB/s best", "CPU s per GB (both peers)", "alloc B/MB (process)", "load");
+        var table = new Table("total", "message", "UDP GSO", "MB/s (each round)", "MB/s best", "CPU s per GB (both peers)", "alloc B/MB (process)", "datagrams per GSO send", "load");
+        var gsoModes = Environment.GetEnvironmentVariable("TRANSPORT_GSO") switch
+        {
+            "1" => new[] { true },
+            "0" => [false],
+            _ => [true, false],
+        };
         foreach (var total in Sizes("TRANSPORT_TOTAL", [64L << 20, 256L << 20]))
         {
-            foreach (var messageSize in Sizes("TRANSPORT_MESSAGE", [16 << 10, 64 << 10, 256 << 10]).Select(v => (int)v))
+            foreach (var (messageSize, gso) in Sizes("TRANSPORT_MESSAGE", [16 << 10, 64 << 10, 256 << 10]).SelectMany(v => gsoModes.Select(g => ((int)v, g))))
             {
                 var rates = new List<double>();
                 var cpu = new List<double>();
                 var alloc = new List<double>();
+                var perSend = new List<double>();
                 for (var round = 0; round < rounds; round++)
                 {
-                    var result = await TransferAsync(total, messageSize);
+                    var result = await TransferAsync(total, messageSize, gso);
                     rates.Add(result.MegabytesPerSecond);
                     cpu.Add(result.CpuSecondsPerGigabyte);
                     alloc.Add(result.AllocatedBytesPerMegabyte);
+                    perSend.Add(result.DatagramsPerGsoSend);
                 }
 
                 table.Add(
                     $"{total >> 20} MiB",
                     $"{messageSize >> 10} KiB",
+                    gso ? "on" : "off",
                     string.Join(" ", rates.Select(v => v.ToString("F0", CultureInfo.InvariantCulture))),
                     rates.Max().ToString("F0", CultureInfo.InvariantCulture),
                     $"{cpu.Min().ToString("F1", CultureInfo.InvariantCulture)}–{cpu.Max().ToString("F1", CultureInfo.InvariantCulture)}",
                     $"{alloc.Min().ToString("F0", CultureInfo.InvariantCulture)}–{alloc.Max().ToString("F0", CultureInfo.InvariantCulture)}",
+                    gso ? perSend.Average().ToString("F1", CultureInfo.InvariantCulture) : "–",
                     LoadAverage());
             }
         }
@@ -98,9 +108,9 @@ internal static class TransportBenchmark
         table.Print();
     }
 
-    private static async Task<(double MegabytesPerSecond, double CpuSecondsPerGigabyte, double AllocatedBytesPerMegabyte)> TransferAsync(long total, int messageSize)
+    private static async Task<(double MegabytesPerSecond, double CpuSecondsPerGigabyte, double AllocatedBytesPerMegabyte, double DatagramsPerGsoSend)> TransferAsync(long total, int messageSize, bool gso)
     {
-        var (a, b, local, remote, _) = await ConnectAsync(certificates: null);
+        var (a, b, local, remote, _) = await ConnectAsync(certificates: null, gso);
         try
         {
             local.BufferedAmountLowThreshold = 1024 * 1024;
@@ -155,7 +165,8 @@ internal static class TransportBenchmark
             }
 
             var megabytes = total / 1e6;
-            return (megabytes / elapsed.TotalSeconds, cpu.TotalSeconds / (total / 1e9), allocated / megabytes);
+            var (datagrams, sends) = a.SegmentationCounts;
+            return (megabytes / elapsed.TotalSeconds, cpu.TotalSeconds / (total / 1e9), allocated / megabytes, sends == 0 ? 0 : (double)datagrams / sends);
         }
         finally
         {
@@ -163,10 +174,10 @@ internal static class TransportBenchmark
         }
     }
 
-    private static async Task<(PeerConnection A, PeerConnection B, IDataChannel Local, IDataChannel Remote, TimeSpan Setup)> ConnectAsync((DtlsCertificate, DtlsCertificate)? certificates)
+    private static async Task<(PeerConnection A, PeerConnection B, IDataChannel Local, IDataChannel Remote, TimeSpan Setup)> ConnectAsync((DtlsCertificate, DtlsCertificate)? certificates, bool gso = true)
     {
-        var a = new PeerConnection(Options(certificates?.Item1));
-        var b = new PeerConnection(Options(certificates?.Item2));
+        var a = new PeerConnection(Options(certificates?.Item1, gso));
+        var b = new PeerConnection(Options(certificates?.Item2, gso));
         a.LocalCandidate += (_, c) => b.AddRemoteCandidate(c);
         b.LocalCandidate += (_, c) => a.AddRemoteCandidate(c);
         var remote = new TaskCompletionSource<IDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -208,9 +219,9 @@ internal static class TransportBenchmark
         return (a, b, local, await remote.Task.WaitAsync(Wait).ConfigureAwait(false), setup);
     }
 
-    private static PeerConnectionOptions Options(DtlsCertificate? certificate) => new()
+    private static PeerConnectionOptions Options(DtlsCertificate? certificate, bool gso) => new()
     {
-        Ice = new IceTransportOptions { BindAddress = IPAddress.Loopback },
+        Ice = new IceTransportOptions { BindAddress = IPAddress.Loopback, UdpSegmentationOffload = gso },
         Certificate = certificate,
     };
 

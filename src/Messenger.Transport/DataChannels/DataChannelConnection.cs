@@ -21,6 +21,12 @@ public sealed record DataChannelConnectionOptions
     public int RemoteMaxMessageSize { get; init; } = 65536;
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Called on the loop thread before it sends what one turn produced, so the path below can batch.</summary>
+    public Action? BeginSendBatch { get; init; }
+
+    /// <summary>Called on the loop thread after it sent what one turn produced: the batch goes out.</summary>
+    public Action? EndSendBatch { get; init; }
 }
 
 /// <summary>
@@ -289,20 +295,28 @@ public sealed class DataChannelConnection : IAsyncDisposable
 
     private void Drain(TimeSpan now)
     {
-        while (true)
+        _options.BeginSendBatch?.Invoke();
+        try
         {
-            while (_association.TryPollEvent(out var e))
+            while (true)
             {
-                OnEvent(e, now);
-            }
+                while (_association.TryPollEvent(out var e))
+                {
+                    OnEvent(e, now);
+                }
 
-            var length = _association.PollPacket(_packetBuffer, now);
-            if (length == 0)
-            {
-                break;
-            }
+                var length = _association.PollPacket(_packetBuffer, now);
+                if (length == 0)
+                {
+                    break;
+                }
 
-            _sink(_packetBuffer.AsSpan(0, length));
+                _sink(_packetBuffer.AsSpan(0, length));
+            }
+        }
+        finally
+        {
+            _options.EndSendBatch?.Invoke();
         }
 
         var deadline = _association.NextDeadline;

@@ -29,6 +29,8 @@ public sealed class IceTransport : IAsyncDisposable
     private Task? _receiveLoop;
     private volatile IPEndPoint? _selected;
     private volatile SocketAddress? _selectedAddress;
+    private readonly UdpSegmentBatch? _batch;
+    private int _batchThread = -1;
     private volatile IPEndPoint[] _validated = [];
     private volatile SocketAddress[] _validatedAddresses = [];
     private TimeSpan _scheduled = TimeSpan.MaxValue;
@@ -50,6 +52,7 @@ public sealed class IceTransport : IAsyncDisposable
         };
         _socket.Bind(new IPEndPoint(_options.BindAddress, 0));
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+        _batch = _options.UdpSegmentationOffload && UdpSegmentBatch.IsPlatformSupported ? new UdpSegmentBatch(_socket) : null;
         _hostCandidates = GatherHostCandidates(LocalEndPoint, _options.IncludeLoopback);
         _stunClient = new StunClient((datagram, destination) => SendTo(datagram, destination), _options.StunClient with { TimeProvider = _time });
         _timer = _time.CreateTimer(static state => ((IceTransport)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -147,6 +150,12 @@ public sealed class IceTransport : IAsyncDisposable
     {
         if (_selectedAddress is { } remote && Volatile.Read(ref _disposed) == 0)
         {
+            if (_batch is { } batch && Volatile.Read(ref _batchThread) == Environment.CurrentManagedThreadId)
+            {
+                batch.Add(datagram, remote);
+                return;
+            }
+
             try
             {
                 _socket.SendTo(datagram, SocketFlags.None, remote); // the SocketAddress overload: nothing serialized per datagram
@@ -161,6 +170,34 @@ public sealed class IceTransport : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// From now until <see cref="FlushBatch"/>, <see cref="Send"/> calls made on this thread are gathered and go out
+    /// together (UDP GSO); other threads keep sending at once. One batching thread at a time: the SCTP event loop.
+    /// </summary>
+    public void BeginBatch()
+    {
+        if (_batch is { Enabled: true })
+        {
+            Volatile.Write(ref _batchThread, Environment.CurrentManagedThreadId);
+        }
+    }
+
+    /// <summary>Sends what this thread gathered since <see cref="BeginBatch"/> and ends the batch.</summary>
+    public void FlushBatch()
+    {
+        if (_batch is { } batch && Volatile.Read(ref _batchThread) == Environment.CurrentManagedThreadId)
+        {
+            Volatile.Write(ref _batchThread, -1);
+            if (Volatile.Read(ref _disposed) == 0)
+            {
+                batch.Flush();
+            }
+        }
+    }
+
+    /// <summary>Datagrams sent by segmented sends and the number of those sends, for measurements.</summary>
+    public (long Datagrams, long Sends) SegmentationCounts => _batch is { } batch ? (batch.SegmentedDatagrams, batch.SegmentedSends) : (0, 0);
 
     /// <summary>Host candidates for a socket bound to <paramref name="local"/> (RFC 8445 §5.1.1.1).</summary>
     public static List<IceCandidate> GatherHostCandidates(IPEndPoint local, bool includeLoopback)
