@@ -9,6 +9,7 @@ var all = new Dictionary<string, Func<Task>>(StringComparer.OrdinalIgnoreCase)
     ["scheduler"] = SchedulerBenchmark.RunAsync,
     ["preview"] = PreviewBenchmark.RunAsync,
     ["transport"] = TransportBenchmark.RunAsync,
+    ["record-cipher"] = RecordCipherBenchmark.RunAsync,
 };
 
 var selected = args.Length == 0 ? all.Keys.ToList() : args.ToList();
