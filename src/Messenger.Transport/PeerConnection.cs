@@ -53,6 +53,10 @@ public sealed class PeerConnection : IAsyncDisposable
     /// <summary>Datagrams sent in UDP GSO sends and the number of those sends (zero where GSO is off or refused).</summary>
     internal (long Datagrams, long Sends) SegmentationCounts => _ice.SegmentationCounts;
 
+    /// <summary>The SCTP sender's congestion window and retransmission counts, for measurements.</summary>
+    internal (long CongestionWindow, long RetransmittedChunks, long RetransmissionTimeouts) SctpSenderStatistics =>
+        _channels?.SenderStatistics ?? default;
+
     /// <summary>What made the connection fail, when <see cref="ConnectionState"/> is Failed.</summary>
     public PeerConnectionException? Error { get; private set; }
 

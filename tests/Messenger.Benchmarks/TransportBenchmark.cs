@@ -70,7 +70,7 @@ internal static class TransportBenchmark
 
     private static async Task MeasureThroughputAsync(int rounds)
     {
-        var table = new Table("total", "message", "UDP GSO", "MB/s (each round)", "MB/s best", "CPU s per GB (both peers)", "alloc B/MB (process)", "datagrams per GSO send", "load");
+        var table = new Table("total", "message", "UDP GSO", "MB/s (each round)", "MB/s best", "CPU s per GB (both peers)", "alloc B/MB (process)", "datagrams per GSO send", "sender cwnd KiB at end (max)", "retransmitted chunks (max)", "load");
         var gsoModes = Environment.GetEnvironmentVariable("TRANSPORT_GSO") switch
         {
             "1" => new[] { true },
@@ -85,6 +85,8 @@ internal static class TransportBenchmark
                 var cpu = new List<double>();
                 var alloc = new List<double>();
                 var perSend = new List<double>();
+                var cwnd = new List<long>();
+                var retransmitted = new List<long>();
                 for (var round = 0; round < rounds; round++)
                 {
                     var result = await TransferAsync(total, messageSize, gso);
@@ -92,6 +94,8 @@ internal static class TransportBenchmark
                     cpu.Add(result.CpuSecondsPerGigabyte);
                     alloc.Add(result.AllocatedBytesPerMegabyte);
                     perSend.Add(result.DatagramsPerGsoSend);
+                    cwnd.Add(result.Sctp.CongestionWindow);
+                    retransmitted.Add(result.Sctp.RetransmittedChunks);
                 }
 
                 table.Add(
@@ -103,6 +107,8 @@ internal static class TransportBenchmark
                     $"{cpu.Min().ToString("F1", CultureInfo.InvariantCulture)}–{cpu.Max().ToString("F1", CultureInfo.InvariantCulture)}",
                     $"{alloc.Min().ToString("F0", CultureInfo.InvariantCulture)}–{alloc.Max().ToString("F0", CultureInfo.InvariantCulture)}",
                     gso ? perSend.Average().ToString("F1", CultureInfo.InvariantCulture) : "–",
+                    (cwnd.Max() / 1024).ToString(CultureInfo.InvariantCulture),
+                    retransmitted.Max().ToString(CultureInfo.InvariantCulture),
                     LoadAverage());
             }
         }
@@ -110,7 +116,7 @@ internal static class TransportBenchmark
         table.Print();
     }
 
-    private static async Task<(double MegabytesPerSecond, double CpuSecondsPerGigabyte, double AllocatedBytesPerMegabyte, double DatagramsPerGsoSend)> TransferAsync(long total, int messageSize, bool gso)
+    private static async Task<(double MegabytesPerSecond, double CpuSecondsPerGigabyte, double AllocatedBytesPerMegabyte, double DatagramsPerGsoSend, (long CongestionWindow, long RetransmittedChunks, long RetransmissionTimeouts) Sctp)> TransferAsync(long total, int messageSize, bool gso)
     {
         var (a, b, local, remote, _) = await ConnectAsync(certificates: null, gso);
         try
@@ -168,7 +174,7 @@ internal static class TransportBenchmark
 
             var megabytes = total / 1e6;
             var (datagrams, sends) = a.SegmentationCounts;
-            return (megabytes / elapsed.TotalSeconds, cpu.TotalSeconds / (total / 1e9), allocated / megabytes, sends == 0 ? 0 : (double)datagrams / sends);
+            return (megabytes / elapsed.TotalSeconds, cpu.TotalSeconds / (total / 1e9), allocated / megabytes, sends == 0 ? 0 : (double)datagrams / sends, a.SctpSenderStatistics);
         }
         finally
         {

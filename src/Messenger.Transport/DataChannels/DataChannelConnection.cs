@@ -92,6 +92,10 @@ public sealed class DataChannelConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Congestion window, retransmitted chunks and T3 expiries of the association, read racily (for measurements).</summary>
+    internal (long CongestionWindow, long RetransmittedChunks, long RetransmissionTimeouts) SenderStatistics =>
+        (_association.CongestionWindow, _association.RetransmittedChunks, _association.RetransmissionTimeouts);
+
     /// <summary>Starts the SCTP handshake. Both peers may call it; INIT collision is handled (RFC 9260 §5.2.1).</summary>
     public void Start() => Post(new LoopWork(WorkKind.Start));
 
