@@ -10,6 +10,7 @@ var all = new Dictionary<string, Func<Task>>(StringComparer.OrdinalIgnoreCase)
     ["preview"] = PreviewBenchmark.RunAsync,
     ["transport"] = TransportBenchmark.RunAsync,
     ["record-cipher"] = RecordCipherBenchmark.RunAsync,
+    ["reference"] = ReferencePeerBenchmark.RunAsync,
 };
 
 var selected = args.Length == 0 ? all.Keys.ToList() : args.ToList();
