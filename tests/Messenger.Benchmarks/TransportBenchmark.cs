@@ -70,7 +70,7 @@ internal static class TransportBenchmark
 
     private static async Task MeasureThroughputAsync(int rounds)
     {
-        var table = new Table("total", "message", "UDP GSO", "MB/s (each round)", "MB/s best", "CPU s per GB (both peers)", "alloc B/MB (process)", "datagrams per GSO send", "sender cwnd KiB at end (max)", "retransmitted chunks (max)", "load");
+        var table = new Table("total", "message", "UDP GSO", "MB/s (each round)", "MB/s best", "CPU s per GB (both peers)", "alloc B/MB (process)", "datagrams per GSO send", "sender cwnd KiB at end (max)", "retransmitted chunks (max)", "gen2 GCs (max)", "load");
         var gsoModes = Environment.GetEnvironmentVariable("TRANSPORT_GSO") switch
         {
             "1" => new[] { true },
@@ -87,6 +87,7 @@ internal static class TransportBenchmark
                 var perSend = new List<double>();
                 var cwnd = new List<long>();
                 var retransmitted = new List<long>();
+                var gen2 = new List<int>();
                 for (var round = 0; round < rounds; round++)
                 {
                     var result = await TransferAsync(total, messageSize, gso);
@@ -96,6 +97,7 @@ internal static class TransportBenchmark
                     perSend.Add(result.DatagramsPerGsoSend);
                     cwnd.Add(result.Sctp.CongestionWindow);
                     retransmitted.Add(result.Sctp.RetransmittedChunks);
+                    gen2.Add(result.Gen2Collections);
                 }
 
                 table.Add(
@@ -109,6 +111,7 @@ internal static class TransportBenchmark
                     gso ? perSend.Average().ToString("F1", CultureInfo.InvariantCulture) : "–",
                     (cwnd.Max() / 1024).ToString(CultureInfo.InvariantCulture),
                     retransmitted.Max().ToString(CultureInfo.InvariantCulture),
+                    gen2.Max().ToString(CultureInfo.InvariantCulture),
                     LoadAverage());
             }
         }
@@ -116,7 +119,7 @@ internal static class TransportBenchmark
         table.Print();
     }
 
-    private static async Task<(double MegabytesPerSecond, double CpuSecondsPerGigabyte, double AllocatedBytesPerMegabyte, double DatagramsPerGsoSend, (long CongestionWindow, long RetransmittedChunks, long RetransmissionTimeouts) Sctp)> TransferAsync(long total, int messageSize, bool gso)
+    private static async Task<(double MegabytesPerSecond, double CpuSecondsPerGigabyte, double AllocatedBytesPerMegabyte, double DatagramsPerGsoSend, (long CongestionWindow, long RetransmittedChunks, long RetransmissionTimeouts) Sctp, int Gen2Collections)> TransferAsync(long total, int messageSize, bool gso)
     {
         var (a, b, local, remote, _) = await ConnectAsync(certificates: null, gso);
         try
@@ -134,6 +137,7 @@ internal static class TransportBenchmark
             GC.Collect();
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+            var gen2Before = GC.CollectionCount(2);
             var started = Stopwatch.GetTimestamp();
             var receiving = Task.Run(async () =>
             {
@@ -174,7 +178,7 @@ internal static class TransportBenchmark
 
             var megabytes = total / 1e6;
             var (datagrams, sends) = a.SegmentationCounts;
-            return (megabytes / elapsed.TotalSeconds, cpu.TotalSeconds / (total / 1e9), allocated / megabytes, sends == 0 ? 0 : (double)datagrams / sends, a.SctpSenderStatistics);
+            return (megabytes / elapsed.TotalSeconds, cpu.TotalSeconds / (total / 1e9), allocated / megabytes, sends == 0 ? 0 : (double)datagrams / sends, a.SctpSenderStatistics, GC.CollectionCount(2) - gen2Before);
         }
         finally
         {
