@@ -118,7 +118,27 @@ internal sealed unsafe partial class UdpSegmentBatch(Socket socket)
                 Control = control,
                 ControlLength = 24,
             };
-            var sent = SendMessage((int)socket.Handle, &message, 0);
+            // The reference keeps the descriptor open (and unreused) for the duration of the call.
+            var handle = socket.SafeHandle;
+            var added = false;
+            nint sent;
+            try
+            {
+                handle.DangerousAddRef(ref added);
+                sent = SendMessage((int)handle.DangerousGetHandle(), &message, 0);
+            }
+            catch (ObjectDisposedException)
+            {
+                return true; // closed concurrently: the batch is dropped, as single sends would be
+            }
+            finally
+            {
+                if (added)
+                {
+                    handle.DangerousRelease();
+                }
+            }
+
             if (sent >= 0)
             {
                 SegmentedDatagrams += _count;
@@ -127,15 +147,17 @@ internal sealed unsafe partial class UdpSegmentBatch(Socket socket)
             }
         }
 
-        var errno = Marshal.GetLastPInvokeError();
-        if (errno is Errno.Again or Errno.NoBuffers)
+        switch (Marshal.GetLastPInvokeError())
         {
-            return true; // a full socket buffer: loss, as for a single datagram; SCTP retransmits
+            case Errno.Again or Errno.NoBuffers:
+                return true; // a full socket buffer: loss, as for a single datagram; SCTP retransmits
+            case Errno.InputOutput or Errno.InvalidArgument or Errno.NoProtocolOption or Errno.NotSupported:
+                // No GSO on the route's device, a segment above its MTU, or a kernel without UDP_SEGMENT: stop trying.
+                Enabled = false;
+                return false;
+            default:
+                return false; // anything else (unreachable, EMSGSIZE): this batch one by one, where errors are loss
         }
-
-        // EIO (no GSO on the route's device), EINVAL or ENOPROTOOPT (kernel without UDP_SEGMENT): stop trying.
-        Enabled = false;
-        return false;
     }
 
     private void SendOne(ReadOnlySpan<byte> datagram, SocketAddress destination)
@@ -159,7 +181,11 @@ internal sealed unsafe partial class UdpSegmentBatch(Socket socket)
 
     private static class Errno
     {
+        public const int InputOutput = 5;
         public const int Again = 11;
+        public const int InvalidArgument = 22;
+        public const int NoProtocolOption = 92;
+        public const int NotSupported = 95;
         public const int NoBuffers = 105;
     }
 

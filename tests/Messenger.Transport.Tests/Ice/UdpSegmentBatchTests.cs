@@ -74,4 +74,22 @@ public class UdpSegmentBatchTests
         Assert.Equal([[1, 1], [1, 2], [1, 3]], ReceiveAll(first, 3));
         Assert.Equal([[2, 1]], ReceiveAll(second, 1));
     }
+
+    [Fact]
+    public void Flush_SocketClosedMeanwhile_DropsTheBatchWithoutThrowing()
+    {
+        var sender = Bind();
+        using var receiver = Bind();
+        var destination = receiver.LocalEndPoint!.Serialize();
+        var batch = new UdpSegmentBatch(sender);
+        batch.Add(new byte[1200], destination);
+        batch.Add(new byte[1200], destination);
+
+        sender.Dispose();
+        batch.Flush();
+        batch.Add(new byte[1200], destination);
+        batch.Flush();
+
+        Assert.Equal(0, batch.SegmentedSends);
+    }
 }
