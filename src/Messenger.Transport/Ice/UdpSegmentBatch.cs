@@ -131,6 +131,11 @@ internal sealed unsafe partial class UdpSegmentBatch(Socket socket)
             {
                 return true; // closed concurrently: the batch is dropped, as single sends would be
             }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                Enabled = false; // no usable libc sendmsg (an unusual libc): one send per datagram from now on
+                return false;
+            }
             finally
             {
                 if (added)
@@ -176,6 +181,7 @@ internal sealed unsafe partial class UdpSegmentBatch(Socket socket)
         }
     }
 
+    // "libc" resolves to glibc's libc.so.6 through the runtime's probing; a failure to load turns batching off above.
     [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
     private static partial nint SendMessage(int socket, MessageHeader* message, int flags);
 
