@@ -39,7 +39,7 @@ public sealed class PeerConnection : IAsyncDisposable
         _ice = new IceTransport(ufrag, pwd, _options.Ice);
 
         // Large enough for any datagram on the socket: the DTLS layer decides what fits a record.
-        _dtlsPath = new QueuedDatagramTransport(datagram => _ice.Send(datagram.Span), maxDatagramSize: 1472);
+        _dtlsPath = new QueuedDatagramTransport((DatagramSender)(datagram => _ice.Send(datagram)), maxDatagramSize: 1472);
         _ice.DataReceived += datagram => _dtlsPath.Deliver(datagram);
         _ice.LocalCandidate += candidate => LocalCandidate?.Invoke(this, candidate);
         _ice.StateChanged += OnIceStateChanged;
@@ -49,6 +49,13 @@ public sealed class PeerConnection : IAsyncDisposable
     public PeerConnectionState ConnectionState { get; private set; } = PeerConnectionState.New;
 
     public IceConnectionState IceConnectionState => _ice.State;
+
+    /// <summary>Datagrams sent in UDP GSO sends and the number of those sends (zero where GSO is off or refused).</summary>
+    internal (long Datagrams, long Sends) SegmentationCounts => _ice.SegmentationCounts;
+
+    /// <summary>The SCTP sender's congestion window and retransmission counts, for measurements.</summary>
+    internal (long CongestionWindow, long RetransmittedChunks, long RetransmissionTimeouts) SctpSenderStatistics =>
+        _channels?.SenderStatistics ?? default;
 
     /// <summary>What made the connection fail, when <see cref="ConnectionState"/> is Failed.</summary>
     public PeerConnectionException? Error { get; private set; }
@@ -262,6 +269,10 @@ public sealed class PeerConnection : IAsyncDisposable
                 IsDtlsClient = role == DtlsRole.Client,
                 RemoteMaxMessageSize = remote.EffectiveMaxMessageSize,
                 TimeProvider = _options.Ice.TimeProvider,
+
+                // One loop turn's packets leave in as few sends as the kernel allows (UDP GSO where available).
+                BeginSendBatch = _ice.BeginBatch,
+                EndSendBatch = _ice.FlushBatch,
             },
             packet => SendSctp(_dtls, packet));
 

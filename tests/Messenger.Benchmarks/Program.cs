@@ -8,6 +8,9 @@ var all = new Dictionary<string, Func<Task>>(StringComparer.OrdinalIgnoreCase)
     ["framing"] = FramingBenchmark.RunAsync,
     ["scheduler"] = SchedulerBenchmark.RunAsync,
     ["preview"] = PreviewBenchmark.RunAsync,
+    ["transport"] = TransportBenchmark.RunAsync,
+    ["record-cipher"] = RecordCipherBenchmark.RunAsync,
+    ["reference"] = ReferencePeerBenchmark.RunAsync,
 };
 
 var selected = args.Length == 0 ? all.Keys.ToList() : args.ToList();

@@ -21,6 +21,12 @@ public sealed record DataChannelConnectionOptions
     public int RemoteMaxMessageSize { get; init; } = 65536;
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Called on the loop thread before it sends what one turn produced, so the path below can batch.</summary>
+    public Action? BeginSendBatch { get; init; }
+
+    /// <summary>Called on the loop thread after it sent what one turn produced: the batch goes out.</summary>
+    public Action? EndSendBatch { get; init; }
 }
 
 /// <summary>
@@ -85,6 +91,10 @@ public sealed class DataChannelConnection : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>Congestion window, retransmitted chunks and T3 expiries of the association, read racily (for measurements).</summary>
+    internal (long CongestionWindow, long RetransmittedChunks, long RetransmissionTimeouts) SenderStatistics =>
+        (_association.CongestionWindow, _association.RetransmittedChunks, _association.RetransmissionTimeouts);
 
     /// <summary>Starts the SCTP handshake. Both peers may call it; INIT collision is handled (RFC 9260 §5.2.1).</summary>
     public void Start() => Post(new LoopWork(WorkKind.Start));
@@ -295,20 +305,28 @@ public sealed class DataChannelConnection : IAsyncDisposable
 
     private void Drain(TimeSpan now)
     {
-        while (true)
+        _options.BeginSendBatch?.Invoke();
+        try
         {
-            while (_association.TryPollEvent(out var e))
+            while (true)
             {
-                OnEvent(e, now);
-            }
+                while (_association.TryPollEvent(out var e))
+                {
+                    OnEvent(e, now);
+                }
 
-            var length = _association.PollPacket(_packetBuffer, now);
-            if (length == 0)
-            {
-                break;
-            }
+                var length = _association.PollPacket(_packetBuffer, now);
+                if (length == 0)
+                {
+                    break;
+                }
 
-            _sink(_packetBuffer.AsSpan(0, length));
+                _sink(_packetBuffer.AsSpan(0, length));
+            }
+        }
+        finally
+        {
+            _options.EndSendBatch?.Invoke();
         }
 
         var deadline = _association.NextDeadline;

@@ -19,15 +19,17 @@ public sealed class DtlsConnection : IDisposable
 
     private readonly DtlsTransport _dtls;
     private readonly BouncyCastleDatagramAdapter _adapter;
+    private readonly WebRtcTlsCrypto _crypto;
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
     private Thread? _receiveThread;
     private volatile bool _disposed;
 
-    private DtlsConnection(DtlsTransport dtls, BouncyCastleDatagramAdapter adapter, int cipherSuite, TimeSpan handshakeTime)
+    private DtlsConnection(DtlsTransport dtls, BouncyCastleDatagramAdapter adapter, WebRtcTlsCrypto crypto, int cipherSuite, TimeSpan handshakeTime)
     {
         _dtls = dtls;
         _adapter = adapter;
+        _crypto = crypto;
         CipherSuiteName = WebRtcDtls.Name(cipherSuite);
         HandshakeTime = handshakeTime;
         MaxApplicationDataSize = dtls.GetSendLimit();
@@ -73,7 +75,7 @@ public sealed class DtlsConnection : IDisposable
 
     private static DtlsConnection Handshake(IDatagramTransport transport, DtlsConnectionOptions options, CancellationToken cancellationToken)
     {
-        var crypto = new BcTlsCrypto(new SecureRandom());
+        var crypto = new WebRtcTlsCrypto(new SecureRandom(), options.PlatformAesGcm);
         var check = new FingerprintCheck(options.RemoteFingerprint);
         var adapter = new BouncyCastleDatagramAdapter(transport);
 
@@ -100,11 +102,12 @@ public sealed class DtlsConnection : IDisposable
                 srtpProfile = server.SrtpProfile;
             }
 
-            return new DtlsConnection(dtls, adapter, suite, Stopwatch.GetElapsedTime(started)) { SrtpProfile = srtpProfile };
+            return new DtlsConnection(dtls, adapter, crypto, suite, Stopwatch.GetElapsedTime(started)) { SrtpProfile = srtpProfile };
         }
         catch (Exception e) when (e is TlsException or IOException)
         {
             adapter.Close();
+            crypto.Dispose();
             cancellationToken.ThrowIfCancellationRequested();
             throw Translate(e, check, options);
         }
@@ -263,5 +266,7 @@ public sealed class DtlsConnection : IDisposable
         {
             thread.Join(TimeSpan.FromMilliseconds(ReceiveWaitMillis * 2));
         }
+
+        _crypto.Dispose();
     }
 }

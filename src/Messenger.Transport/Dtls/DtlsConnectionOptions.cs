@@ -23,4 +23,7 @@ public sealed record DtlsConnectionOptions
 
     /// <summary>First flight retransmission; BouncyCastle's default is 1 s, browsers answer within milliseconds.</summary>
     public TimeSpan InitialRetransmit { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>AES-GCM records through the platform's AesGcm; false keeps BouncyCastle's own (tests prove both interoperate).</summary>
+    internal bool PlatformAesGcm { get; init; } = true;
 }

@@ -1,26 +1,39 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 
 namespace Messenger.Transport.Dtls;
 
+/// <summary>Sends one datagram; the span is valid only during the call.</summary>
+public delegate void DatagramSender(ReadOnlySpan<byte> datagram);
+
 /// <summary>
 /// A datagram transport fed from outside: the owner (the ICE agent's demultiplexer, or the other end of an
-/// in-memory pair) calls <see cref="Deliver"/>; sends go to a delegate. Received datagrams wait in a bounded queue.
+/// in-memory pair) calls <see cref="Deliver"/>; sends go to a delegate. Received datagrams wait in a bounded queue,
+/// in buffers rented from a pool, so a busy path allocates nothing per datagram.
 /// </summary>
 public sealed class QueuedDatagramTransport : IDatagramTransport
 {
-    private readonly BlockingCollection<byte[]> _inbound;
-    private readonly Action<ReadOnlyMemory<byte>> _send;
+    private readonly BlockingCollection<Datagram> _inbound;
+    private readonly DatagramSender _send;
     private volatile bool _disposed;
 
     /// <param name="send">Where sent datagrams go; it gets a copy it may keep.</param>
     /// <param name="maxDatagramSize">The largest datagram accepted either way.</param>
     /// <param name="capacity">Datagrams queued before new ones are dropped, as a full socket buffer would.</param>
     public QueuedDatagramTransport(Action<ReadOnlyMemory<byte>> send, int maxDatagramSize = 1472, int capacity = 4096)
+        : this(WithCopy(send), maxDatagramSize, capacity)
+    {
+    }
+
+    /// <param name="send">Where sent datagrams go, without a copy: the span is valid only during the call.</param>
+    /// <param name="maxDatagramSize">The largest datagram accepted either way.</param>
+    /// <param name="capacity">Datagrams queued before new ones are dropped, as a full socket buffer would.</param>
+    public QueuedDatagramTransport(DatagramSender send, int maxDatagramSize = 1472, int capacity = 4096)
     {
         ArgumentNullException.ThrowIfNull(send);
         _send = send;
         MaxDatagramSize = maxDatagramSize;
-        _inbound = new BlockingCollection<byte[]>(capacity);
+        _inbound = new BlockingCollection<Datagram>(capacity);
     }
 
     public int MaxDatagramSize { get; }
@@ -29,8 +42,8 @@ public sealed class QueuedDatagramTransport : IDatagramTransport
     public static (QueuedDatagramTransport A, QueuedDatagramTransport B) CreatePair(int maxDatagramSize = 1472)
     {
         QueuedDatagramTransport? b = null;
-        var a = new QueuedDatagramTransport(datagram => b!.Deliver(datagram.Span), maxDatagramSize);
-        b = new QueuedDatagramTransport(datagram => a.Deliver(datagram.Span), maxDatagramSize);
+        var a = new QueuedDatagramTransport((DatagramSender)(datagram => b!.Deliver(datagram)), maxDatagramSize);
+        b = new QueuedDatagramTransport((DatagramSender)(datagram => a.Deliver(datagram)), maxDatagramSize);
         return (a, b);
     }
 
@@ -42,28 +55,36 @@ public sealed class QueuedDatagramTransport : IDatagramTransport
             return false;
         }
 
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, datagram.Length));
+        datagram.CopyTo(buffer);
         try
         {
-            return _inbound.TryAdd(datagram.ToArray());
+            if (_inbound.TryAdd(new Datagram(buffer, datagram.Length)))
+            {
+                return true;
+            }
         }
         catch (InvalidOperationException)
         {
-            return false; // completed concurrently by Dispose
+            // Completed concurrently by Dispose.
         }
+
+        ArrayPool<byte>.Shared.Return(buffer);
+        return false;
     }
 
     public void Send(ReadOnlySpan<byte> datagram)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        _send(datagram.ToArray());
+        _send(datagram);
     }
 
     public int Receive(Span<byte> buffer, TimeSpan timeout)
     {
-        byte[] datagram;
+        Datagram datagram;
         try
         {
-            if (!_inbound.TryTake(out datagram!, timeout))
+            if (!_inbound.TryTake(out datagram, timeout))
             {
                 if (_inbound.IsCompleted)
                 {
@@ -79,7 +100,8 @@ public sealed class QueuedDatagramTransport : IDatagramTransport
         }
 
         var length = Math.Min(datagram.Length, buffer.Length);
-        datagram.AsSpan(0, length).CopyTo(buffer);
+        datagram.Buffer.AsSpan(0, length).CopyTo(buffer);
+        ArrayPool<byte>.Shared.Return(datagram.Buffer);
         return length;
     }
 
@@ -88,4 +110,12 @@ public sealed class QueuedDatagramTransport : IDatagramTransport
         _disposed = true;
         _inbound.CompleteAdding();
     }
+
+    private static DatagramSender WithCopy(Action<ReadOnlyMemory<byte>> send)
+    {
+        ArgumentNullException.ThrowIfNull(send);
+        return datagram => send(datagram.ToArray());
+    }
+
+    private readonly record struct Datagram(byte[] Buffer, int Length);
 }

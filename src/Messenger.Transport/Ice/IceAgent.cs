@@ -599,6 +599,14 @@ public sealed class IceAgent
 
         _nominating = best;
         _triggered.AddFirst(best);
+
+        // With every check finished nothing else wants a pacing slot: the one nominating check on a proven pair goes
+        // out now instead of waiting out Ta (RFC 8445 §14.2 paces to spread new transactions; this adds none).
+        if (!stillChecking)
+        {
+            _nextPacedCheck = Min(_nextPacedCheck, now);
+        }
+
         ScheduleCheck(now);
         if (now >= _nextPacedCheck)
         {

@@ -28,7 +28,11 @@ public sealed class IceTransport : IAsyncDisposable
     private IceAgent? _agent;
     private Task? _receiveLoop;
     private volatile IPEndPoint? _selected;
+    private volatile SocketAddress? _selectedAddress;
+    private readonly UdpSegmentBatch? _batch;
+    private int _batchThread = -1;
     private volatile IPEndPoint[] _validated = [];
+    private volatile SocketAddress[] _validatedAddresses = [];
     private TimeSpan _scheduled = TimeSpan.MaxValue;
     private int _disposed;
 
@@ -48,6 +52,7 @@ public sealed class IceTransport : IAsyncDisposable
         };
         _socket.Bind(new IPEndPoint(_options.BindAddress, 0));
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+        _batch = _options.UdpSegmentationOffload && UdpSegmentBatch.IsPlatformSupported ? new UdpSegmentBatch(_socket) : null;
         _hostCandidates = GatherHostCandidates(LocalEndPoint, _options.IncludeLoopback);
         _stunClient = new StunClient((datagram, destination) => SendTo(datagram, destination), _options.StunClient with { TimeProvider = _time });
         _timer = _time.CreateTimer(static state => ((IceTransport)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -118,7 +123,7 @@ public sealed class IceTransport : IAsyncDisposable
             }
         }
 
-        _receiveLoop = Task.Run(ReceiveLoopAsync);
+        _receiveLoop = StartReceiveThread();
         foreach (var candidate in _hostCandidates)
         {
             LocalCandidate?.Invoke(candidate);
@@ -143,11 +148,56 @@ public sealed class IceTransport : IAsyncDisposable
     /// <summary>Sends an application datagram (DTLS) on the selected pair; dropped while none is selected, as on a lossy path.</summary>
     public void Send(ReadOnlySpan<byte> datagram)
     {
-        if (_selected is { } remote && Volatile.Read(ref _disposed) == 0)
+        if (_selectedAddress is { } remote && Volatile.Read(ref _disposed) == 0)
         {
-            SendTo(datagram, remote);
+            if (_batch is { } batch && Volatile.Read(ref _batchThread) == Environment.CurrentManagedThreadId)
+            {
+                batch.Add(datagram, remote);
+                return;
+            }
+
+            try
+            {
+                _socket.SendTo(datagram, SocketFlags.None, remote); // the SocketAddress overload: nothing serialized per datagram
+            }
+            catch (SocketException)
+            {
+                // Loss, as in SendTo below.
+            }
+            catch (ObjectDisposedException)
+            {
+                // Closed concurrently.
+            }
         }
     }
+
+    /// <summary>
+    /// From now until <see cref="FlushBatch"/>, <see cref="Send"/> calls made on this thread are gathered and go out
+    /// together (UDP GSO); other threads keep sending at once. One batching thread at a time: the SCTP event loop.
+    /// </summary>
+    public void BeginBatch()
+    {
+        if (_batch is { Enabled: true })
+        {
+            Volatile.Write(ref _batchThread, Environment.CurrentManagedThreadId);
+        }
+    }
+
+    /// <summary>Sends what this thread gathered since <see cref="BeginBatch"/> and ends the batch.</summary>
+    public void FlushBatch()
+    {
+        if (_batch is { } batch && Volatile.Read(ref _batchThread) == Environment.CurrentManagedThreadId)
+        {
+            Volatile.Write(ref _batchThread, -1);
+            if (Volatile.Read(ref _disposed) == 0)
+            {
+                batch.Flush();
+            }
+        }
+    }
+
+    /// <summary>Datagrams sent by segmented sends and the number of those sends, for measurements.</summary>
+    public (long Datagrams, long Sends) SegmentationCounts => _batch is { } batch ? (batch.SegmentedDatagrams, batch.SegmentedSends) : (0, 0);
 
     /// <summary>Host candidates for a socket bound to <paramref name="local"/> (RFC 8445 §5.1.1.1).</summary>
     public static List<IceCandidate> GatherHostCandidates(IPEndPoint local, bool includeLoopback)
@@ -229,20 +279,40 @@ public sealed class IceTransport : IAsyncDisposable
         LocalCandidate?.Invoke(null);
     }
 
-    private async Task ReceiveLoopAsync()
+    // A thread of its own with blocking receives into one buffer and one SocketAddress: nothing is allocated per
+    // datagram and no pool thread hops in between (the async receive cost an IPEndPoint and a continuation each).
+    private Task StartReceiveThread()
     {
-        var buffer = new byte[65536];
-        var any = new IPEndPoint(_socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
-        while (!_stop.IsCancellationRequested)
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
         {
-            SocketReceiveFromResult received;
             try
             {
-                received = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, any, _stop.Token).ConfigureAwait(false);
+                ReceiveLoop();
             }
-            catch (OperationCanceledException)
+            finally
             {
-                return;
+                done.TrySetResult();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "ICE receive",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void ReceiveLoop()
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(65536, pinned: true);
+        var source = new SocketAddress(_socket.AddressFamily);
+        while (!_stop.IsCancellationRequested)
+        {
+            int received;
+            try
+            {
+                received = _socket.ReceiveFrom(buffer, SocketFlags.None, source);
             }
             catch (ObjectDisposedException)
             {
@@ -252,13 +322,16 @@ public sealed class IceTransport : IAsyncDisposable
             {
                 continue; // an ICMP error from an earlier send; the agent's timers deal with silence
             }
+            catch (SocketException)
+            {
+                return; // the socket closed under the blocking receive, or broke: silence, which ICE consent notices
+            }
 
-            var datagram = buffer.AsSpan(0, received.ReceivedBytes);
-            var source = (IPEndPoint)received.RemoteEndPoint;
+            var datagram = buffer.AsSpan(0, received);
             switch (DatagramDemultiplexer.Classify(datagram))
             {
                 case DatagramKind.Stun:
-                    OnStun(datagram, source);
+                    OnStun(datagram, ToEndPoint(source));
                     break;
                 case DatagramKind.Dtls when IsValidated(source):
                     DataReceived?.Invoke(datagram);
@@ -269,14 +342,26 @@ public sealed class IceTransport : IAsyncDisposable
         }
     }
 
+    private IPEndPoint ToEndPoint(SocketAddress address) =>
+        (IPEndPoint)(_socket.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0)).Create(address);
+
     // Only addresses a connectivity check has proven (RFC 8445 §7.2.5.3.2 valid pairs) may feed DTLS: an off-path
     // sender that guesses the port cannot inject records into the handshake.
-    private bool IsValidated(IPEndPoint source)
+    private bool IsValidated(SocketAddress source)
     {
-        var normalized = source.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(source.Address.MapToIPv4(), source.Port) : source;
-        foreach (var endPoint in _validated)
+        foreach (var address in _validatedAddresses)
         {
-            if (endPoint.Equals(normalized))
+            if (address.Equals(source))
+            {
+                return true; // the common case, compared without allocating
+            }
+        }
+
+        var endPoint = ToEndPoint(source);
+        var normalized = endPoint.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(endPoint.Address.MapToIPv4(), endPoint.Port) : endPoint;
+        foreach (var validated in _validated)
+        {
+            if (validated.Equals(normalized))
             {
                 return true;
             }
@@ -332,10 +417,17 @@ public sealed class IceTransport : IAsyncDisposable
                 }
             }
 
-            _selected = agent.SelectedPair?.RemoteEndPoint;
+            var selected = agent.SelectedPair?.RemoteEndPoint;
+            if (!Equals(selected, _selected))
+            {
+                _selectedAddress = selected is null ? null : AsReceived(selected);
+                _selected = selected;
+            }
+
             if (agent.Pairs.Count(p => p.State == IceCandidatePairState.Succeeded) != _validated.Length)
             {
                 _validated = [.. agent.Pairs.Where(p => p.State == IceCandidatePairState.Succeeded).Select(p => p.RemoteEndPoint)];
+                _validatedAddresses = [.. _validated.Select(AsReceived)];
             }
             var next = agent.NextTimeout;
             if (next != _scheduled)
@@ -355,6 +447,12 @@ public sealed class IceTransport : IAsyncDisposable
             }
         }
     }
+
+    // The form a datagram from this endpoint has when our socket receives it (IPv4 on a dual-mode socket is mapped).
+    private SocketAddress AsReceived(IPEndPoint endPoint) =>
+        (_socket.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.AddressFamily == AddressFamily.InterNetwork
+            ? new IPEndPoint(endPoint.Address.MapToIPv6(), endPoint.Port)
+            : endPoint).Serialize();
 
     private void SendTo(ReadOnlySpan<byte> datagram, IPEndPoint destination)
     {

@@ -24,4 +24,10 @@ public sealed record IceTransportOptions
 
     /// <summary>Kernel socket buffers; large so a burst of DTLS records does not overflow.</summary>
     public int SocketBufferSize { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Send the datagrams of one batch (<see cref="IceTransport.BeginBatch"/>) with UDP GSO where Linux offers it;
+    /// the datagrams on the wire are the same. Off, or refused by the kernel: one send per datagram.
+    /// </summary>
+    public bool UdpSegmentationOffload { get; init; } = true;
 }

@@ -38,6 +38,35 @@ public class DtlsConnectionTests(ITestOutputHelper output)
         output.WriteLine($"handshake (cold-ish, first in test): client {client.HandshakeTime.TotalMilliseconds:0.0} ms, server {server.HandshakeTime.TotalMilliseconds:0.0} ms");
     }
 
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task Handshake_PlatformAesGcmAgainstBouncyCastleGcm_RecordsInteroperateBothWays(bool clientPlatform, bool serverPlatform)
+    {
+        var (clientPath, serverPath) = DtlsLoopback.CreateUdpPair();
+        var (client, server) = await DtlsLoopback.ConnectAsync(clientPath, serverPath,
+            DtlsLoopback.Options(DtlsRole.Client) with { PlatformAesGcm = clientPlatform },
+            DtlsLoopback.Options(DtlsRole.Server) with { PlatformAesGcm = serverPlatform });
+        using var _ = client;
+        using var __ = server;
+        var atServer = Collect(server);
+        var atClient = Collect(client);
+        var messages = Enumerable.Range(0, 20).Select(i => RandomNumberGenerator.GetBytes(i * 60)).ToList();
+
+        foreach (var message in messages)
+        {
+            client.Send(message);
+            server.Send(message);
+        }
+
+        Assert.Equal("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", client.CipherSuiteName);
+        foreach (var message in messages)
+        {
+            Assert.Equal(message, await atServer.Reader.ReadAsync().AsTask().WaitAsync(Wait));
+            Assert.Equal(message, await atClient.Reader.ReadAsync().AsTask().WaitAsync(Wait));
+        }
+    }
+
     [Fact]
     public async Task Handshake_InMemoryPair_Succeeds()
     {

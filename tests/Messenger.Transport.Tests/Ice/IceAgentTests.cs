@@ -28,6 +28,20 @@ public class IceAgentTests
     }
 
     [Fact]
+    public void Connect_RegularNominationOnePairChecked_NominatesWithoutWaitingOutTa()
+    {
+        // Virtual time: with Ta at 1 s, a nomination held back by pacing could not complete before 1 s.
+        var net = new IcePairNetwork(seed: 3, configure: o => o with { Ta = TimeSpan.FromSeconds(1) });
+        net.Signal();
+
+        Assert.True(net.RunUntil(() => Connected(net.A) && Connected(net.B), Limit));
+
+        Assert.True(net.A.SelectedPair!.Nominated);
+        Assert.True(net.B.SelectedPair!.Nominated);
+        Assert.True(net.Now < TimeSpan.FromMilliseconds(200), $"took {net.Now} of virtual time");
+    }
+
+    [Fact]
     public void Connect_AggressiveNomination_SelectsOnFirstSuccess()
     {
         var net = new IcePairNetwork(seed: 2, configure: o => o with { AggressiveNomination = true });
