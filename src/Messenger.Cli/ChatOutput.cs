@@ -36,7 +36,9 @@ internal sealed class ChatOutput
         var builder = new StringBuilder(text.Length);
         foreach (var c in text)
         {
-            builder.Append(char.IsControl(c) ? '\uFFFD' : c);
+            // Control characters (terminal escapes) and format characters (bidi overrides that make a name read
+            // differently from what it is) never reach the terminal as themselves.
+            builder.Append(char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format ? '\uFFFD' : c);
         }
 
         return builder.ToString();

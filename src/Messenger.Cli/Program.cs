@@ -51,21 +51,28 @@ try
 catch (Exception ex) when (ex is CliException or PluginsConfigurationException)
 {
     // One plain line on stderr, never wrapped, so scripts and people read the same thing.
-    await Console.Error.WriteLineAsync($"messenger: {ex.Message}");
+    await Console.Error.WriteLineAsync($"messenger: {ChatOutput.Clean(ex.Message)}");
     return ExitCodes.UsageError;
 }
 catch (StorageException ex)
 {
-    await Console.Error.WriteLineAsync($"messenger: storage: {ex.Message}");
+    await Console.Error.WriteLineAsync($"messenger: storage: {ChatOutput.Clean(ex.Message)}");
     return ExitCodes.StorageFailed;
 }
 catch (Exception ex) when (ex is PeerLinkException or SignalingException)
 {
-    await Console.Error.WriteLineAsync($"messenger: connection: {ex.Message}");
+    // Text from the relay or the peer can be in these messages: cleaned like everything else they send.
+    await Console.Error.WriteLineAsync($"messenger: connection: {ChatOutput.Clean(ex.Message)}");
     return ExitCodes.ConnectionFailed;
 }
 catch (OperationCanceledException)
 {
     await Console.Error.WriteLineAsync("messenger: cancelled.");
     return ExitCodes.Cancelled;
+}
+catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or FormatException)
+{
+    // Anything else that escaped a command: still one line (no stack trace on a person's screen), exit 1.
+    await Console.Error.WriteLineAsync($"messenger: {ChatOutput.Clean(ex.Message)}");
+    return ExitCodes.Failed;
 }

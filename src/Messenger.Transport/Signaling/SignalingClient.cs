@@ -100,8 +100,9 @@ public sealed class SignalingClient : IAsyncDisposable
 
             switch (TypeOf(reply))
             {
-                case "joined" when reply["peers"]?.GetValueKind() == JsonValueKind.Number && (int)reply["peers"]! is 1 or 2:
-                    return new SignalingClient(tcp, stream, lines, room, isOfferer: (int)reply["peers"]! == 2, early);
+                case "joined" when reply["peers"] is JsonValue peers && peers.GetValueKind() == JsonValueKind.Number
+                        && peers.TryGetValue<int>(out var count) && count is 1 or 2:
+                    return new SignalingClient(tcp, stream, lines, room, isOfferer: count == 2, early);
                 case "error":
                     throw new SignalingException($"the signaling relay refused the join: {MessageOf(reply)}");
                 default:

@@ -113,10 +113,15 @@ public class SignalingClientTests
         Assert.Contains("longer than", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task JoinAsync_RelayAnswersSomethingElse_Throws()
+    [Theory]
+    [InlineData("7")]
+    [InlineData("1.5")]
+    [InlineData("1e20")]
+    [InlineData("\"2\"")]
+    [InlineData("null")]
+    public async Task JoinAsync_RelayAnswersSomethingElse_Throws(string peers)
     {
-        await using var fake = await FakeRelay.StartAsync(Encoding.UTF8.GetBytes("""{"type":"joined","room":"r","peers":7}""" + "\n"));
+        await using var fake = await FakeRelay.StartAsync(Encoding.UTF8.GetBytes($$"""{"type":"joined","room":"r","peers":{{peers}}}""" + "\n"));
 
         var error = await Assert.ThrowsAsync<SignalingException>(() => SignalingClient.JoinAsync("127.0.0.1", fake.Port, "r", CancellationToken.None).WaitAsync(Wait));
 
