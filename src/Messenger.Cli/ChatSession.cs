@@ -73,29 +73,33 @@ internal sealed class ChatSession
         var reading = Task.Run(() => ReadCommandsAsync(input, cancellationToken), CancellationToken.None);
         var cancelled = Task.Delay(Timeout.InfiniteTimeSpan, _time, cancellationToken);
         var first = await Task.WhenAny(reading, running, cancelled);
-        string reason;
-        if (first == reading)
+        var reason = "cancelled (Ctrl-C)";
+        var failed = false;
+        try
         {
-            reason = await reading;
+            if (first == reading)
+            {
+                reason = await reading;
+            }
+            else if (first == running)
+            {
+                reason = _link.Connection.ConnectionState == PeerConnectionState.Failed
+                    ? $"the connection failed: {_link.Connection.Error?.Message ?? "no reason given"}"
+                    : $"{_peer} left";
+            }
         }
-        else if (first == running)
+        finally
         {
-            reason = _link.Connection.ConnectionState == PeerConnectionState.Failed
-                ? $"the connection failed: {_link.Connection.Error?.Message ?? "no reason given"}"
-                : $"{_peer} left";
-        }
-        else
-        {
-            reason = "cancelled (Ctrl-C)";
-        }
-
-        var failed = _link.Connection.ConnectionState == PeerConnectionState.Failed;
-        await CloseAsync(running);
-        _output.Event("disconnected", new JsonObject { ["reason"] = reason }, $"[grey]Disconnected: {Markup.Escape(ChatOutput.Clean(reason))}.[/]");
-        _chat.ChatChanged -= OnChat;
-        if (_files is not null)
-        {
-            _files.TransferChanged -= OnTransfer;
+            // Whatever ended the chat (a command that threw included): close the channel so transfers pause and
+            // can resume, and let go of the plugins' events.
+            failed = _link.Connection.ConnectionState == PeerConnectionState.Failed;
+            await CloseAsync(running);
+            _output.Event("disconnected", new JsonObject { ["reason"] = reason }, $"[grey]Disconnected: {Markup.Escape(ChatOutput.Clean(reason))}.[/]");
+            _chat.ChatChanged -= OnChat;
+            if (_files is not null)
+            {
+                _files.TransferChanged -= OnTransfer;
+            }
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -295,9 +299,17 @@ internal sealed class ChatSession
         }
 
         var messages = new List<StoredMessage>();
-        await foreach (var message in _messages.GetMessagesAsync(_peer, limit, cancellationToken: cancellationToken))
+        try
         {
-            messages.Add(message);
+            await foreach (var message in _messages.GetMessagesAsync(_peer, limit, cancellationToken: cancellationToken))
+            {
+                messages.Add(message);
+            }
+        }
+        catch (StorageException ex)
+        {
+            _output.Error($"/history: the store could not be read: {ex.Message}");
+            return;
         }
 
         if (_output.Json)

@@ -57,7 +57,9 @@ internal static class ExportCommand
                 throw new CliException($"The folder {folder} does not exist.");
             }
 
-            var partial = Path.Combine(folder, $".{Path.GetFileName(destination)}.{Guid.NewGuid():n}.partial");
+            // The temporary name stays within the file system's 255 bytes whatever the final name's length.
+            var stem = Path.GetFileName(destination);
+            var partial = Path.Combine(folder, $".{(stem.Length > 64 ? stem[..64] : stem)}.{Guid.NewGuid():n}.partial");
             byte[] hash;
             try
             {
@@ -96,12 +98,20 @@ internal static class ExportCommand
         return command;
     }
 
-    // The name came from the peer: keep only the last segment, no control characters, never "." or "..".
-    private static string SafeFileName(string name)
+    // The name came from the peer: keep only the last segment, no control or bidi format characters, no leading
+    // dots (a peer must not pick ".bashrc" for an export into a home folder), at most 200 UTF-16 units.
+    internal static string SafeFileName(string name)
     {
         var last = name.Replace('\\', '/').Split('/').LastOrDefault() ?? "";
         var invalid = Path.GetInvalidFileNameChars();
-        var safe = new string(last.Select(c => char.IsControl(c) || invalid.Contains(c) ? '_' : c).ToArray()).Trim();
-        return safe is "" or "." or ".." ? "received-file" : safe;
+        var safe = new string(last.Select(c => char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format || invalid.Contains(c) ? '_' : c).ToArray())
+            .Trim().TrimStart('.');
+        if (safe.Length > 200)
+        {
+            var extension = Path.GetExtension(safe);
+            safe = safe[..(200 - Math.Min(extension.Length, 20))] + (extension.Length <= 20 ? extension : "");
+        }
+
+        return safe is "" ? "received-file" : safe;
     }
 }

@@ -436,12 +436,12 @@ public sealed class PeerConnection : IAsyncDisposable
             Error = error;
         }
 
+        // The path or the security layer is gone: close the channels now so readers end and senders get an error
+        // instead of waiting on retransmissions that cannot arrive (before the state event: a throwing handler
+        // must not leave them open).
+        _channels?.Abort();
         _connected.TrySetException(error);
         SetState(PeerConnectionState.Failed);
-
-        // The path or the security layer is gone: close the channels now so readers end and senders get an error
-        // instead of waiting on retransmissions that cannot arrive.
-        _channels?.Abort();
     }
 
     private void SetState(PeerConnectionState state)

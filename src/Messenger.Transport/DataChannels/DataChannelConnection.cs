@@ -54,6 +54,8 @@ public sealed class DataChannelConnection : IAsyncDisposable
     private int _nextStreamId;
     private long _consumedPending;
 
+    private bool _aborted; // on the loop only
+
     public DataChannelConnection(DataChannelConnectionOptions options, SctpPacketSink sink)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -226,7 +228,7 @@ public sealed class DataChannelConnection : IAsyncDisposable
                 _association.HandleTimeout(now);
                 break;
             case WorkKind.Start:
-                if (_association.State == SctpAssociationState.Closed)
+                if (_association.State == SctpAssociationState.Closed && !_aborted)
                 {
                     _association.Connect(now);
                 }
@@ -269,7 +271,18 @@ public sealed class DataChannelConnection : IAsyncDisposable
                 _association.MarkConsumed(Interlocked.Exchange(ref _consumedPending, 0));
                 break;
             case WorkKind.Abort:
-                _association.Abort("The connection was aborted.");
+                _aborted = true; // a Start still in the queue must not bring the association back
+                if (_association.State == SctpAssociationState.Closed)
+                {
+                    // Never started (the failure came before DTLS): no association to abort, but the channels
+                    // created meanwhile wait for an open that cannot come.
+                    OnAssociationEnded("The connection was aborted before it was established.");
+                }
+                else
+                {
+                    _association.Abort("The connection was aborted.");
+                }
+
                 break;
             default:
                 break;

@@ -262,9 +262,10 @@ public sealed class DtlsConnection : IDisposable
 
         _adapter.Close();
         _closed.TrySetResult();
-        if (_receiveThread is { } thread && thread != Thread.CurrentThread)
+        if (_receiveThread is { } thread && thread != Thread.CurrentThread
+            && !thread.Join(TimeSpan.FromMilliseconds(ReceiveWaitMillis * 2)))
         {
-            thread.Join(TimeSpan.FromMilliseconds(ReceiveWaitMillis * 2));
+            return; // still decrypting: leave the ciphers to the finalizer rather than pull them from under it
         }
 
         _crypto.Dispose();

@@ -27,6 +27,7 @@ public sealed class IceTransport : IAsyncDisposable
     private readonly List<IceCandidate> _hostCandidates;
     private IceAgent? _agent;
     private Task? _receiveLoop;
+    private Exception? _receiveError;
     private volatile IPEndPoint? _selected;
     private volatile SocketAddress? _selectedAddress;
     private readonly UdpSegmentBatch? _batch;
@@ -88,7 +89,9 @@ public sealed class IceTransport : IAsyncDisposable
         {
             lock (_gate)
             {
-                return _agent?.FailureReason;
+                return Volatile.Read(ref _receiveError) is { } error
+                    ? $"receiving stopped: {error.GetType().Name}: {error.Message}" + (_agent?.FailureReason is { } reason ? $"; {reason}" : "")
+                    : _agent?.FailureReason;
             }
         }
     }
@@ -289,6 +292,12 @@ public sealed class IceTransport : IAsyncDisposable
             try
             {
                 ReceiveLoop();
+            }
+            catch (Exception e)
+            {
+                // An event handler threw on this thread. Not a process crash: receiving stops, consent freshness
+                // turns the connection Disconnected then Failed, and FailureReason says why.
+                Volatile.Write(ref _receiveError, e);
             }
             finally
             {

@@ -250,8 +250,10 @@ public class PeerConnectionTests(ITestOutputHelper output)
             Setup = DtlsSetup.Active,
             Candidates = [new IceCandidate { Foundation = "1", Priority = 2130706431, Address = "127.0.0.1", Port = port, Type = IceCandidateType.Host }],
         });
+        var early = a.CreateDataChannel("created before the failure");
         var error = await Assert.ThrowsAsync<PeerConnectionException>(() => a.Connected.WaitAsync(Wait));
         var elapsed = Stopwatch.GetElapsedTime(started);
+        await DataChannelPair.WaitForStateAsync(early, DataChannelState.Closed); // not left waiting for an open
 
         Assert.Equal(PeerConnectionState.Failed, a.ConnectionState);
         Assert.Equal(IceConnectionState.Failed, a.IceConnectionState);
