@@ -99,13 +99,29 @@ public class ChatCommandTests(ITestOutputHelper log)
         await alice.SendAsync("pasted codes work");
         Assert.Equal("pasted codes work", (string?)(await bob.NextEventAsync("chat-received"))["text"]);
         var image = await MakeImageAsync(temp.File("view.jpg"));
-        await alice.SendAsync($"/send {file} {image}");
+        var dotFile = temp.File(".profile");
+        File.WriteAllText(dotFile, "export PATH=/peer/chose/this\n");
+        await alice.SendAsync($"/send {file} {image} {dotFile}");
         var imageOffer = await bob.NextEventAsync("transfer-offered", e => (string?)e["name"] == "view.jpg");
         Assert.Equal("image/jpeg", (string?)imageOffer["mediaType"]);
         var preview = imageOffer["preview"]!.AsObject();
         Assert.True((int?)preview["width"] <= 300 && (int?)preview["height"] <= 300, preview.ToJsonString());
         Assert.Equal(640, (int?)preview["sourceWidth"]);
-        var completed = await bob.NextEventAsync("transfer-completed", e => (string?)e["name"] == "photo.raw");
+        // The offer already carries ".profile" without its dot ("profile"); the export below checks the last line of defence.
+        JsonObject? completed = null, dotCompleted = null;
+        while (completed is null || dotCompleted is null)
+        {
+            var done = await bob.NextEventAsync("transfer-completed", e => (string?)e["name"] is "photo.raw" or "profile");
+            if ((string?)done["name"] == "photo.raw")
+            {
+                completed = done;
+            }
+            else
+            {
+                dotCompleted = done;
+            }
+        }
+
         Assert.Equal(300_000, (long?)completed["size"]);
         await alice.NextEventAsync("transfer-completed", e => (string?)e["name"] == "photo.raw");
 
@@ -131,6 +147,11 @@ public class ChatCommandTests(ITestOutputHelper log)
         (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", (string)completed["id"]!, downloads, "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
         Assert.True(exit == 0, output);
         Assert.Equal(Sha256(file), Sha256(Path.Combine(downloads, "photo.raw")));
+
+        // A name the peer chose never becomes a dot-file in the folder exported into (think of a home folder).
+        (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", (string)dotCompleted["id"]!, downloads, "--force", "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.True(exit == 0, output);
+        Assert.Equal(["photo.raw", "profile"], Directory.GetFiles(downloads).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
     [Fact]
