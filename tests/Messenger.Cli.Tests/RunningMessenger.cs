@@ -93,7 +93,10 @@ internal sealed class RunningMessenger : IAsyncDisposable
 
     public static RunningMessenger Start(string name, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
+        // Through `env --default-signal=INT`: a test run started in the background by a non-interactive shell
+        // inherits SIGINT ignored (POSIX), the runtime then leaves it ignored, and Ctrl-C (InterruptAsync) would
+        // do nothing. A person's terminal never starts messenger that way.
+        var start = new ProcessStartInfo("env")
         {
             WorkingDirectory = Messenger.TestSupport.RepoPaths.RepoRoot,
             RedirectStandardInput = true,
@@ -101,6 +104,8 @@ internal sealed class RunningMessenger : IAsyncDisposable
             RedirectStandardError = true,
             StandardOutputEncoding = Encoding.UTF8,
         };
+        start.ArgumentList.Add("--default-signal=INT");
+        start.ArgumentList.Add("dotnet");
         start.ArgumentList.Add(MessengerProcess.Dll);
         foreach (var arg in args)
         {
