@@ -36,13 +36,17 @@ internal sealed class ChatOutput
         var builder = new StringBuilder(text.Length);
         foreach (var c in text)
         {
-            // Control characters (terminal escapes) and format characters (bidi overrides that make a name read
-            // differently from what it is) never reach the terminal as themselves.
-            builder.Append(char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format ? '\uFFFD' : c);
+            builder.Append(IsUnsafe(c) ? '\uFFFD' : c);
         }
 
         return builder.ToString();
     }
+
+    /// <summary>
+    /// Control characters (terminal escapes) and format characters (bidi overrides that make a name read differently
+    /// from what it is): never shown, never part of a file name, when they came from a peer.
+    /// </summary>
+    public static bool IsUnsafe(char c) => char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format;
 
     public void Event(string name, JsonObject fields, string? human)
     {

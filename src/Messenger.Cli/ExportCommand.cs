@@ -104,7 +104,7 @@ internal static class ExportCommand
     {
         var last = name.Replace('\\', '/').Split('/').LastOrDefault() ?? "";
         var invalid = Path.GetInvalidFileNameChars();
-        var safe = new string(last.Select(c => char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format || invalid.Contains(c) ? '_' : c).ToArray())
+        var safe = new string(last.Select(c => ChatOutput.IsUnsafe(c) || invalid.Contains(c) ? '_' : c).ToArray())
             .Trim().TrimStart('.');
         if (safe.Length > 200)
         {
