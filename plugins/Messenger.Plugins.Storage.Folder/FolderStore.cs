@@ -37,6 +37,7 @@ public sealed class FolderStore : IDisposable, IAsyncDisposable
             final_name TEXT);
         CREATE INDEX files_by_creation ON files(created_at_ticks);
         """,
+        MessageSchema.TransferPeer,
     ];
 
     private readonly SqliteDatabase database;

@@ -45,6 +45,7 @@ public sealed class SqlCipherStore : IDisposable, IAsyncDisposable
             rewrapped_key BLOB);
         CREATE INDEX files_by_creation ON files(created_at_ticks);
         """,
+        MessageSchema.TransferPeer,
     ];
 
     private readonly SqliteDatabase database;

@@ -139,4 +139,21 @@ public sealed class FolderStoreTests : IDisposable
 
         Assert.Equal("SQLite format 3\0"u8.ToArray(), header);
     }
+
+    [Fact]
+    public async Task Open_SchemaVersion2Index_AddsThePeerColumn_OldTransfersHaveNoPeer()
+    {
+        await Open().DisposeAsync();
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={folder.Combine("data", FolderStore.IndexFileName)};Pooling=False"))
+        {
+            connection.Open();
+            EarlierSchemas.MakeVersion2WithOneTransfer(connection, "t-old");
+        }
+
+        await using var migrated = Open();
+
+        Assert.Equal(3, migrated.SchemaVersion);
+        var old = await migrated.Messages.GetTransferAsync("t-old");
+        Assert.Equal(("carol", (string?)null, TransferState.Paused), (old!.ConversationId, old.PeerId, old.State));
+    }
 }

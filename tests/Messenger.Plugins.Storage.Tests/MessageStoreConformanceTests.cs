@@ -20,6 +20,7 @@ public abstract class MessageStoreConformanceTests : StoreTestBase
     {
         TransferId = id,
         ConversationId = "alice",
+        PeerId = "alice",
         Direction = Direction.Incoming,
         FileName = $"{id}.jpg",
         Size = 5_000_000_000,
@@ -159,6 +160,17 @@ public abstract class MessageStoreConformanceTests : StoreTestBase
 
         Assert.Equal(updated, await Store.Messages.GetTransferAsync("t1"), TransferComparer.Instance);
         Assert.Single(await Store.Messages.GetTransfersAsync().ToListAsync());
+    }
+
+    [Fact]
+    public async Task SaveTransfer_WithoutPeer_ReadsBackWithoutPeer()
+    {
+        var record = Transfer("t1", 1) with { PeerId = null };
+        await Store.Messages.SaveTransferAsync(record);
+
+        var stored = await Store.Messages.GetTransferAsync("t1");
+        Assert.Null(stored!.PeerId);
+        Assert.Equal(record, stored, TransferComparer.Instance);
     }
 
     [Fact]

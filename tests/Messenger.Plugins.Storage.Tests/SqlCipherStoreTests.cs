@@ -133,20 +133,41 @@ public sealed class SqlCipherStoreTests : IDisposable
             await store.Messages.AddMessageAsync(new StoredMessage { MessageId = "m", ConversationId = "c", Direction = Direction.Incoming, SentAt = DateTimeOffset.UnixEpoch, Text = "from v1" });
         }
 
-        // Make it the store version 1 wrote: messages and transfers, no files table.
+        // Make it the store version 1 wrote: messages and transfers (without peers), no files table.
         using (var connection = SqlCipherFiles.OpenDatabase(folder.Path, Stores.RawKey))
         {
+            EarlierSchemas.MakeVersion2WithOneTransfer(connection, "t-old");
             connection.Execute("DROP TABLE files; PRAGMA user_version = 1");
         }
 
         var log = new RecordingLogger();
         await using var migrated = SqlCipherStore.Open(folder.Path, StoreKey.FromRawKey(Stores.RawKey), log);
 
-        Assert.Equal(2, migrated.SchemaVersion);
-        Assert.Contains(log.Lines, l => l.Message.Contains("from version 1 to 2", StringComparison.Ordinal));
+        Assert.Equal(SqlCipherStore.CurrentSchemaVersion, migrated.SchemaVersion);
+        Assert.Contains(log.Lines, l => l.Message.Contains($"from version 1 to {SqlCipherStore.CurrentSchemaVersion}", StringComparison.Ordinal));
         Assert.Equal("from v1", (await migrated.Messages.GetMessageAsync("m"))!.Text);
         await StoreFileAsync(migrated, "f", new byte[200 * 1024]);
         Assert.Equal(200 * 1024, (await migrated.Files.GetInfoAsync("f"))!.Length);
+    }
+
+    [Fact]
+    public async Task Open_SchemaVersion2Store_AddsThePeerColumn_OldTransfersHaveNoPeer()
+    {
+        OpenRaw().Dispose();
+        using (var connection = SqlCipherFiles.OpenDatabase(folder.Path, Stores.RawKey))
+        {
+            EarlierSchemas.MakeVersion2WithOneTransfer(connection, "t-old");
+        }
+
+        var log = new RecordingLogger();
+        await using var migrated = SqlCipherStore.Open(folder.Path, StoreKey.FromRawKey(Stores.RawKey), log);
+
+        Assert.Equal(3, migrated.SchemaVersion);
+        Assert.Contains(log.Lines, l => l.Message.Contains("from version 2 to 3", StringComparison.Ordinal));
+        var old = await migrated.Messages.GetTransferAsync("t-old");
+        Assert.Equal(("carol", (string?)null, TransferState.Paused, 214748364L, "/home/alice/big1g.bin"), (old!.ConversationId, old.PeerId, old.State, old.VerifiedBytes, old.SourcePath));
+        await migrated.Messages.SaveTransferAsync(old with { PeerId = "bob" });
+        Assert.Equal("bob", (await migrated.Messages.GetTransferAsync("t-old"))!.PeerId);
     }
 
     [Fact]

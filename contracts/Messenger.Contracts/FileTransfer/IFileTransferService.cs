@@ -11,6 +11,12 @@ public sealed record SendFileOptions
 
     /// <summary>The name to offer instead of the file's own, or null.</summary>
     public string? FileName { get; init; }
+
+    /// <summary>
+    /// The peer (<see cref="Framing.IPeerSession.PeerId"/>) the file is for, or null for the connected peer. A file for
+    /// a peer that is not connected is offered when a session with that peer starts, and to no one else.
+    /// </summary>
+    public string? PeerId { get; init; }
 }
 
 /// <summary>Sends and receives files over the peer session. Implemented by the file-transfer plugin.</summary>
@@ -45,6 +51,18 @@ public interface IFileTransferService
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the cancel is sent and local state is cleaned up.</returns>
     ValueTask CancelAsync(string transferId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Offers the file of an earlier outgoing transfer again, as a new transfer to the connected peer: how a user
+    /// sends a file whose transfer belongs to no peer (a record from before contracts 1.2) or to another peer.
+    /// An unfinished transfer that belonged to no peer ends as cancelled ("resent as …").
+    /// </summary>
+    /// <param name="transferId">The earlier outgoing transfer.</param>
+    /// <param name="cancellationToken">Cancels preparing the offer.</param>
+    /// <returns>The new transfer.</returns>
+    /// <exception cref="InvalidOperationException">No peer is connected, or the transfer has no source file.</exception>
+    ValueTask<TransferInfo> ResendAsync(string transferId, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This file-transfer service cannot resend; offer the file again with SendFileAsync.");
 
     /// <summary>The transfers this service knows, newest first.</summary>
     /// <returns>Snapshots of the transfers.</returns>

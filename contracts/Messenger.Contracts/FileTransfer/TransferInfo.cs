@@ -12,6 +12,12 @@ public sealed record TransferInfo
     /// <summary>Whether this peer sends or receives.</summary>
     public required Direction Direction { get; init; }
 
+    /// <summary>
+    /// The remote peer the transfer belongs to, or null when it is not known (a record from before contracts 1.2);
+    /// only a session with that peer resumes it.
+    /// </summary>
+    public string? PeerId { get; init; }
+
     /// <summary>The file name (sanitised on the receiving side).</summary>
     public required string FileName { get; init; }
 

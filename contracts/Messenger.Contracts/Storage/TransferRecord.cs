@@ -34,6 +34,13 @@ public sealed record TransferRecord
     /// <summary>The conversation (remote peer id) it belongs to.</summary>
     public required string ConversationId { get; init; }
 
+    /// <summary>
+    /// The remote peer the transfer belongs to (its <see cref="Framing.IPeerSession.PeerId"/>): only a session with
+    /// that peer may resume it, answer it or be told of its end. Null for a record a store kept from before peers
+    /// were recorded (contracts 1.2): such a transfer is listed but never resumed or re-offered automatically.
+    /// </summary>
+    public string? PeerId { get; init; }
+
     /// <summary>Whether this peer sends or receives the file.</summary>
     public required Direction Direction { get; init; }
 

@@ -44,4 +44,14 @@ internal static class MessageSchema
             updated_offset_minutes INTEGER NOT NULL);
         CREATE INDEX transfers_by_creation ON transfers(created_at_ticks);
         """;
+
+    /// <summary>
+    /// Version 3 (the third migration of every SQLite-backed store): the peer each transfer belongs to. Records written
+    /// before it keep a NULL peer, which the file transfer never resumes automatically: their conversation_id followed
+    /// whichever peer was connected when they were last saved, so it cannot say whose they are.
+    /// </summary>
+    public const string TransferPeer = """
+        ALTER TABLE transfers ADD COLUMN peer_id TEXT;
+        CREATE INDEX transfers_by_peer ON transfers(peer_id);
+        """;
 }

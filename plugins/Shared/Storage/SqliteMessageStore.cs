@@ -11,7 +11,7 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
         "message_id, conversation_id, direction, sent_at_ticks, sent_offset_minutes, text, delivered_at_ticks, delivered_offset_minutes, attachment_transfer_id";
 
     private const string TransferColumns =
-        "transfer_id, conversation_id, direction, file_name, size, media_type, chunk_size, sha256, state, verified_bytes, file_id, source_path, chat_message_id, reason, created_at_ticks, created_offset_minutes, updated_at_ticks, updated_offset_minutes";
+        "transfer_id, conversation_id, direction, file_name, size, media_type, chunk_size, sha256, state, verified_bytes, file_id, source_path, chat_message_id, reason, created_at_ticks, created_offset_minutes, updated_at_ticks, updated_offset_minutes, peer_id";
 
     public ValueTask<bool> AddMessageAsync(StoredMessage message, CancellationToken cancellationToken = default)
     {
@@ -134,7 +134,7 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
             c => c.Execute(
                 $"""
                 INSERT OR REPLACE INTO transfers({TransferColumns})
-                VALUES($id, $conversation, $direction, $name, $size, $media, $chunk, $sha, $state, $verified, $file, $source, $message, $reason, $created, $createdOffset, $updated, $updatedOffset)
+                VALUES($id, $conversation, $direction, $name, $size, $media, $chunk, $sha, $state, $verified, $file, $source, $message, $reason, $created, $createdOffset, $updated, $updatedOffset, $peer)
                 """,
                 ("$id", record.TransferId),
                 ("$conversation", record.ConversationId),
@@ -153,7 +153,8 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
                 ("$created", created),
                 ("$createdOffset", createdOffset),
                 ("$updated", updated),
-                ("$updatedOffset", updatedOffset)),
+                ("$updatedOffset", updatedOffset),
+                ("$peer", record.PeerId)),
             cancellationToken);
         return Discard(saved);
     }
@@ -232,6 +233,7 @@ internal sealed class SqliteMessageStore(SqliteDatabase database) : IMessageStor
                 Reason = reader.NullableString(13),
                 CreatedAt = SqliteCommands.FromColumns(reader.GetInt64(14), reader.GetInt64(15)),
                 UpdatedAt = SqliteCommands.FromColumns(reader.GetInt64(16), reader.GetInt64(17)),
+                PeerId = reader.NullableString(18),
             });
         }
 
