@@ -36,7 +36,6 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
     private readonly SemaphoreSlim _loadGate = new(1, 1);
     private readonly HashSet<string> _unknownReplied = new(StringComparer.Ordinal);
     private IPeerSession? _session;
-    private string _peerId = "unknown";
     private bool _loaded;
 
     public FileTransferService(
@@ -73,6 +72,10 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         await EnsureLoadedAsync(cancellationToken).ConfigureAwait(false);
+        var connected = Volatile.Read(ref _session);
+        // A transfer belongs to one peer from its offer on: it is offered, resumed and answered only in that peer's sessions.
+        var peer = options?.PeerId ?? connected?.PeerId
+            ?? throw new InvalidOperationException("No peer is connected; connect first or name the peer in SendFileOptions.PeerId.");
         long size;
         byte[] sha;
         var header = new byte[PreviewOptions.SniffLength];
@@ -88,11 +91,13 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
 
         var name = options?.FileName ?? Path.GetFileName(path);
         var (mediaType, preview) = await PreparePreviewAsync(path, name, header.AsMemory(0, headerLength), cancellationToken).ConfigureAwait(false);
-        var session = Volatile.Read(ref _session);
+        var session = Volatile.Read(ref _session) is { } current && string.Equals(current.PeerId, peer, StringComparison.Ordinal) ? current : null;
         var transfer = new Transfer
         {
             Id = TransferIds.Create(),
             Direction = Direction.Outgoing,
+            PeerId = peer,
+            ConversationId = peer,
             FileName = name,
             Size = size,
             MediaType = mediaType,
@@ -127,6 +132,13 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
 
         var session = Volatile.Read(ref _session)
             ?? throw new InvalidOperationException("No peer is connected; accept the transfer once the peer is back.");
+        if (!transfer.BelongsTo(session))
+        {
+            throw new InvalidOperationException(transfer.PeerId is null
+                ? $"Transfer {transferId} was recorded without its sender, so it cannot be resumed; ask the sender to send the file again."
+                : $"Transfer {transferId} is from {transfer.PeerId}, not from the connected peer {session.PeerId}; accept it when {transfer.PeerId} is connected.");
+        }
+
         await AcceptCoreAsync(transfer, session, cancellationToken).ConfigureAwait(false);
     }
 
@@ -176,6 +188,36 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         }
     }
 
+    public async ValueTask<TransferInfo> ResendAsync(string transferId, CancellationToken cancellationToken = default)
+    {
+        await EnsureLoadedAsync(cancellationToken).ConfigureAwait(false);
+        var old = Find(transferId, Direction.Outgoing);
+        var session = Volatile.Read(ref _session)
+            ?? throw new InvalidOperationException("No peer is connected; resend the file once a peer is connected.");
+        if (old.SourcePath is null)
+        {
+            throw new InvalidOperationException($"Transfer {transferId} has no source file recorded; send the file again by its path.");
+        }
+
+        var resent = await SendFileAsync(old.SourcePath, new SendFileOptions { FileName = old.FileName, Caption = old.Caption, PeerId = session.PeerId }, cancellationToken).ConfigureAwait(false);
+        if (old.PeerId is null)
+        {
+            // A transfer that belonged to no peer can never resume; the new one replaces it.
+            await CancelRunAsync(old).ConfigureAwait(false);
+            await old.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await FinishLockedAsync(old, TransferState.Cancelled, $"resent as {resent.TransferId}", info => new TransferCancelled(info, ByPeer: false), null, deletePartial: false).ConfigureAwait(false);
+            }
+            finally
+            {
+                old.Gate.Release();
+            }
+        }
+
+        return resent;
+    }
+
     public IReadOnlyList<TransferInfo> GetTransfers() =>
         _transfers.Values.OrderByDescending(t => t.CreatedAt).Select(t => t.Snapshot()).ToArray();
 
@@ -187,9 +229,9 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
     {
         ArgumentNullException.ThrowIfNull(session);
         await EnsureLoadedAsync(cancellationToken).ConfigureAwait(false);
-        _peerId = session.PeerId;
         Volatile.Write(ref _session, session);
-        foreach (var transfer in _transfers.Values)
+        // Only this peer's transfers: another peer's file, notices or resume points are none of this session's business.
+        foreach (var transfer in _transfers.Values.Where(t => t.BelongsTo(session)))
         {
             if (transfer.PendingNotice is { } notice && await TrySendAsync(session, notice.Kind, notice.Body).ConfigureAwait(false))
             {
@@ -198,7 +240,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         }
 
         // Re-offering is the resume request: the receiver answers with the verified prefix it holds.
-        foreach (var transfer in _transfers.Values.Where(t => t.Direction == Direction.Outgoing && !t.IsFinal))
+        foreach (var transfer in _transfers.Values.Where(t => t.Direction == Direction.Outgoing && !t.IsFinal && t.BelongsTo(session)))
         {
             await TrySendAsync(session, TransferFrameKinds.Offer, ControlFrameCodec.Write(ToOfferFrame(transfer))).ConfigureAwait(false);
         }
@@ -267,11 +309,11 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         else if (kind == TransferFrameKinds.Reject)
         {
             var reject = ControlFrameCodec.Read<RejectFrame>(body, f => f.TransferId);
-            await OnPeerEndedAsync(reject.TransferId, Direction.Outgoing, TransferState.Rejected, $"rejected by the peer{Suffix(reject.Reason)}", info => new TransferRejected(info, ByPeer: true)).ConfigureAwait(false);
+            await OnPeerEndedAsync(session, reject.TransferId, Direction.Outgoing, TransferState.Rejected, $"rejected by the peer{Suffix(reject.Reason)}", info => new TransferRejected(info, ByPeer: true)).ConfigureAwait(false);
         }
         else if (kind == TransferFrameKinds.Ack)
         {
-            await OnAckAsync(ControlFrameCodec.Read<AckFrame>(body, f => f.TransferId)).ConfigureAwait(false);
+            await OnAckAsync(session, ControlFrameCodec.Read<AckFrame>(body, f => f.TransferId)).ConfigureAwait(false);
         }
         else if (kind == TransferFrameKinds.End)
         {
@@ -279,17 +321,17 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         }
         else if (kind == TransferFrameKinds.Verify)
         {
-            await OnVerifyAsync(ControlFrameCodec.Read<VerifyFrame>(body, f => f.TransferId)).ConfigureAwait(false);
+            await OnVerifyAsync(session, ControlFrameCodec.Read<VerifyFrame>(body, f => f.TransferId)).ConfigureAwait(false);
         }
         else if (kind == TransferFrameKinds.Cancel)
         {
             var cancel = ControlFrameCodec.Read<CancelFrame>(body, f => f.TransferId);
-            await OnPeerEndedAsync(cancel.TransferId, null, TransferState.Cancelled, $"cancelled by the peer{Suffix(cancel.Reason)}", info => new TransferCancelled(info, ByPeer: true)).ConfigureAwait(false);
+            await OnPeerEndedAsync(session, cancel.TransferId, null, TransferState.Cancelled, $"cancelled by the peer{Suffix(cancel.Reason)}", info => new TransferCancelled(info, ByPeer: true)).ConfigureAwait(false);
         }
         else if (kind == TransferFrameKinds.Fail)
         {
             var fail = ControlFrameCodec.Read<FailFrame>(body, f => f.TransferId);
-            await OnPeerEndedAsync(fail.TransferId, null, TransferState.Failed, $"the peer failed: {fail.Reason}", info => new TransferFailed(info)).ConfigureAwait(false);
+            await OnPeerEndedAsync(session, fail.TransferId, null, TransferState.Failed, $"the peer failed: {fail.Reason}", info => new TransferFailed(info)).ConfigureAwait(false);
         }
         else
         {
@@ -320,6 +362,14 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
 
         if (_transfers.TryGetValue(offer.TransferId, out var known))
         {
+            if (!known.BelongsTo(session))
+            {
+                // Another peer's transfer (or one recorded without its peer): never resumed into from this session.
+                LogOfferRefused(offer.TransferId, "the id names a transfer that does not belong to this peer");
+                await TrySendAsync(session, TransferFrameKinds.Reject, ControlFrameCodec.Write(new RejectFrame { TransferId = offer.TransferId, Reason = "invalid offer: the transfer id is already used for a different file" })).ConfigureAwait(false);
+                return;
+            }
+
             await OnRepeatedOfferAsync(session, known, offer, cancellationToken).ConfigureAwait(false);
             return;
         }
@@ -334,6 +384,8 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         {
             Id = offer.TransferId,
             Direction = Direction.Incoming,
+            PeerId = session.PeerId,
+            ConversationId = session.PeerId,
             FileName = OfferedFileName.Sanitise(offer.FileName),
             Size = offer.Size,
             MediaType = string.IsNullOrWhiteSpace(offer.MediaType) ? MediaTypes.Default : offer.MediaType,
@@ -461,7 +513,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
 
     private async Task OnChunkAsync(IPeerSession session, ChunkFrame chunk, CancellationToken cancellationToken)
     {
-        if (!_transfers.TryGetValue(chunk.TransferId, out var transfer) || transfer.Direction != Direction.Incoming)
+        if (!TryFind(session, chunk.TransferId, Direction.Incoming, out var transfer))
         {
             await ReplyUnknownAsync(session, chunk.TransferId).ConfigureAwait(false);
             throw new FrameFormatException($"a chunk for transfer '{chunk.TransferId}', which this peer is not receiving");
@@ -570,7 +622,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
 
     private async Task OnEndAsync(IPeerSession session, EndFrame end, CancellationToken cancellationToken)
     {
-        if (!_transfers.TryGetValue(end.TransferId, out var transfer) || transfer.Direction != Direction.Incoming)
+        if (!TryFind(session, end.TransferId, Direction.Incoming, out var transfer))
         {
             await ReplyUnknownAsync(session, end.TransferId).ConfigureAwait(false);
             return;
@@ -666,7 +718,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
 
     private async Task OnAcceptAsync(IPeerSession session, AcceptFrame accept)
     {
-        if (!_transfers.TryGetValue(accept.TransferId, out var transfer) || transfer.Direction != Direction.Outgoing)
+        if (!TryFind(session, accept.TransferId, Direction.Outgoing, out var transfer))
         {
             await ReplyUnknownAsync(session, accept.TransferId).ConfigureAwait(false);
             return;
@@ -837,18 +889,18 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         }
     }
 
-    private async Task OnAckAsync(AckFrame ack)
+    private async Task OnAckAsync(IPeerSession session, AckFrame ack)
     {
-        if (_transfers.TryGetValue(ack.TransferId, out var transfer) && transfer.Direction == Direction.Outgoing && !transfer.IsFinal)
+        if (TryFind(session, ack.TransferId, Direction.Outgoing, out var transfer) && !transfer.IsFinal)
         {
             transfer.VerifiedBytes = Math.Clamp(ack.VerifiedBytes, transfer.VerifiedBytes, transfer.Size);
             await SaveAsync(transfer).ConfigureAwait(false);
         }
     }
 
-    private async Task OnVerifyAsync(VerifyFrame verify)
+    private async Task OnVerifyAsync(IPeerSession session, VerifyFrame verify)
     {
-        if (!_transfers.TryGetValue(verify.TransferId, out var transfer) || transfer.Direction != Direction.Outgoing)
+        if (!TryFind(session, verify.TransferId, Direction.Outgoing, out var transfer))
         {
             return;
         }
@@ -873,9 +925,9 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         }
     }
 
-    private async Task OnPeerEndedAsync(string transferId, Direction? direction, TransferState state, string reason, Func<TransferInfo, TransferEvent> toEvent)
+    private async Task OnPeerEndedAsync(IPeerSession session, string transferId, Direction? direction, TransferState state, string reason, Func<TransferInfo, TransferEvent> toEvent)
     {
-        if (!_transfers.TryGetValue(transferId, out var transfer) || (direction is { } d && transfer.Direction != d))
+        if (!TryFind(session, transferId, direction, out var transfer))
         {
             LogUnknownTransfer(transferId, state);
             return;
@@ -910,7 +962,8 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
             return;
         }
 
-        var session = transfer.Session ?? Volatile.Read(ref _session);
+        // Only the transfer's own peer is told; with another peer connected the notice waits for its owner's next session.
+        var session = transfer.Session ?? (Volatile.Read(ref _session) is { } current && transfer.BelongsTo(current) ? current : null);
         transfer.State = state;
         transfer.Reason = reason;
         transfer.Session = null;
@@ -985,7 +1038,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
                 _unknownReplied.Clear();
             }
 
-            first = _unknownReplied.Add(transferId);
+            first = _unknownReplied.Add(session.PeerId + "\n" + transferId);
         }
 
         if (first)
@@ -1013,7 +1066,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
     {
         if (_messages is not null)
         {
-            await _messages.SaveTransferAsync(transfer.ToRecord(_peerId, _time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
+            await _messages.SaveTransferAsync(transfer.ToRecord(_time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
         }
     }
 
@@ -1049,6 +1102,8 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
     {
         Id = record.TransferId,
         Direction = record.Direction,
+        PeerId = record.PeerId,
+        ConversationId = record.ConversationId,
         FileName = record.FileName,
         Size = record.Size,
         MediaType = record.MediaType,
@@ -1086,6 +1141,22 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
             // A subscriber's bug must not break the transfer; it is logged with the event it choked on.
             LogSubscriberFailed(transferEvent.GetType().Name, ex);
         }
+    }
+
+    /// <summary>
+    /// The transfer a frame of <paramref name="session"/> names, only when it belongs to that session's peer: a frame
+    /// naming another peer's transfer is treated as naming an unknown one.
+    /// </summary>
+    private bool TryFind(IPeerSession session, string transferId, Direction? direction, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Transfer? transfer)
+    {
+        if (_transfers.TryGetValue(transferId, out var found) && (direction is null || found.Direction == direction) && found.BelongsTo(session))
+        {
+            transfer = found;
+            return true;
+        }
+
+        transfer = null;
+        return false;
     }
 
     private Transfer Find(string transferId, Direction? direction)

@@ -15,6 +15,12 @@ internal sealed class Transfer
 
     public required Direction Direction { get; init; }
 
+    /// <summary>The peer the transfer belongs to; null for a record from before peers were recorded (never resumed).</summary>
+    public required string? PeerId { get; init; }
+
+    /// <summary>The conversation the record is filed under (the peer's id for every transfer recorded with one).</summary>
+    public required string ConversationId { get; init; }
+
     public required string FileName { get; init; }
 
     public required long Size { get; init; }
@@ -82,6 +88,7 @@ internal sealed class Transfer
     {
         TransferId = Id,
         Direction = Direction,
+        PeerId = PeerId,
         FileName = FileName,
         Size = Size,
         MediaType = MediaType,
@@ -94,10 +101,14 @@ internal sealed class Transfer
         Reason = Reason,
     };
 
-    public TransferRecord ToRecord(string conversationId, DateTimeOffset now) => new()
+    /// <summary>True when the transfer belongs to the peer of <paramref name="session"/>.</summary>
+    public bool BelongsTo(IPeerSession session) => PeerId is { } peer && string.Equals(peer, session.PeerId, StringComparison.Ordinal);
+
+    public TransferRecord ToRecord(DateTimeOffset now) => new()
     {
         TransferId = Id,
-        ConversationId = conversationId,
+        ConversationId = ConversationId,
+        PeerId = PeerId,
         Direction = Direction,
         FileName = FileName,
         Size = Size,

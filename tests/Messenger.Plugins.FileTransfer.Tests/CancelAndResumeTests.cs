@@ -145,12 +145,13 @@ public sealed class CancelAndResumeTests
     }
 
     [Fact]
-    public async Task Resume_OfferedWhileDisconnected_GoesOutOnReconnect()
+    public async Task Resume_OfferedWhileDisconnectedToANamedPeer_GoesOutWhenThatPeerReconnects()
     {
         await using var pair = await TransferPair.StartAsync(null, Side(false), Side(true));
         await pair.DisconnectAsync();
 
-        var id = (await pair.TransfersA.SendFileAsync(pair.Folder.WritePatternFile("later.bin", 40_000))).TransferId;
+        // With no one connected the file must name its peer (SendFileAsync_NoPeerConnectedAndNoneNamed_Throws…).
+        var id = (await pair.TransfersA.SendFileAsync(pair.Folder.WritePatternFile("later.bin", 40_000), new SendFileOptions { PeerId = "peer-b" })).TransferId;
         Assert.Equal(TransferState.Offered, pair.TransfersA.GetTransfers().Single().State);
         await pair.ConnectAsync();
 

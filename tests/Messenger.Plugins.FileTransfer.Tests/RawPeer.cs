@@ -20,12 +20,19 @@ internal sealed class RawPeer : IFrameHandler
 
     public TransferPair Pair { get; private set; } = null!;
 
+    /// <summary>The session the crafted frames go out on (the pair's side A, or one a test connected).</summary>
+    public IPeerSession Session { get; set; } = null!;
+
+    /// <summary>A host side without the plugin whose file-transfer frames reach <paramref name="peer"/>.</summary>
+    public static SideOptions Side(RawPeer peer) => new() { WithFileTransfer = false, Services = s => s.TryAddEnumerable(ServiceDescriptor.Singleton<IFrameHandler>(peer)) };
+
     public static async Task<RawPeer> StartAsync(Action<FileTransferOptions>? receiver = null)
     {
         var peer = new RawPeer();
         peer.Pair = await TransferPair.StartAsync(
-            a: new SideOptions { WithFileTransfer = false, Services = s => s.TryAddEnumerable(ServiceDescriptor.Singleton<IFrameHandler>(peer)) },
+            a: Side(peer),
             b: new SideOptions { Transfer = TransferPair.Small(o => { o.AutoAcceptMaxBytes = long.MaxValue; receiver?.Invoke(o); }) });
+        peer.Session = peer.Pair.SessionA;
         return peer;
     }
 
@@ -40,9 +47,9 @@ internal sealed class RawPeer : IFrameHandler
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask SendAsync<T>(FrameKind kind, T frame) => Pair.SessionA.SendAsync(kind, ControlFrameCodec.Write(frame));
+    public ValueTask SendAsync<T>(FrameKind kind, T frame) => Session.SendAsync(kind, ControlFrameCodec.Write(frame));
 
-    public ValueTask SendRawAsync(FrameKind kind, byte[] body) => Pair.SessionA.SendAsync(kind, body);
+    public ValueTask SendRawAsync(FrameKind kind, byte[] body) => Session.SendAsync(kind, body);
 
     public ValueTask SendChunkAsync(string id, long index, ReadOnlySpan<byte> payload, uint? crc = null)
     {
@@ -54,7 +61,7 @@ internal sealed class RawPeer : IFrameHandler
         writer.Write(crc ?? Crc32CChecksum.Compute(payload));
         writer.Write(payload);
         writer.Flush();
-        return Pair.SessionA.SendAsync(TransferFrameKinds.Chunk, buffer.WrittenMemory);
+        return Session.SendAsync(TransferFrameKinds.Chunk, buffer.WrittenMemory);
     }
 
     /// <summary>Sends every chunk of <paramref name="content"/>, then the end marker.</summary>

@@ -144,37 +144,5 @@ internal sealed class TransferPair : IAsyncDisposable
         EventsB = _b.WithFileTransfer ? new TransferEventLog(TransfersB) : null!;
     }
 
-    private IHost BuildHost(string name, SideOptions side)
-    {
-        var builder = MessengerHost.CreateBuilder(pluginsFile: null);
-        if (side.SqlCipher)
-        {
-            var keyFile = _folder.Combine(name + ".key");
-            if (!File.Exists(keyFile))
-            {
-                File.WriteAllText(keyFile, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
-            }
-
-            new Messenger.Plugins.Storage.SqlCipher.SqlCipherStoragePlugin().ConfigureServices(builder.Services, new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["path"] = _folder.Combine(name, "data"),
-                ["keyFile"] = keyFile,
-            }).Build());
-        }
-        else
-        {
-            new FolderStoragePlugin().ConfigureServices(builder.Services, new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["path"] = _folder.Combine(name, "data"),
-                ["downloadsPath"] = _folder.Combine(name, "downloads"),
-            }).Build());
-        }
-        if (side.WithFileTransfer)
-        {
-            builder.Services.AddFileTransfer(side.Transfer ?? Small());
-        }
-
-        side.Services?.Invoke(builder.Services);
-        return builder.BuildMessengerHost();
-    }
+    private IHost BuildHost(string name, SideOptions side) => TestHosts.Build(_folder, name, side);
 }
