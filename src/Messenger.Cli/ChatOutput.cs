@@ -174,6 +174,7 @@ internal sealed class ChatOutput
             ["mediaType"] = t.MediaType,
             ["state"] = t.State.ToString(),
             ["bytes"] = t.BytesTransferred,
+            ["peer"] = t.PeerId,
         };
         if (t.Preview is { } p)
         {

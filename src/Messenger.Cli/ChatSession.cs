@@ -26,7 +26,8 @@ internal sealed class ChatSession
           /accept ID        accept an incoming file (ID from the offer; a unique prefix is enough)
           /reject ID        refuse an incoming file
           /cancel ID        stop a transfer in either direction
-          /transfers        list the transfers of this session and their state
+          /resend ID        offer the file of an earlier outgoing transfer again, as a new transfer to this peer
+          /transfers        list the transfers with this peer (and older ones whose peer was not recorded)
           /history [N]      the last N (default 20) stored messages with this peer
           /help             this list
           /quit             leave (running transfers pause and resume next time)
@@ -175,13 +176,16 @@ internal sealed class ChatSession
             case "/cancel" when arguments.Length == 1:
                 await OnTransferAsync(arguments[0], "cancel", (files, id) => files.CancelAsync(id, cancellationToken));
                 break;
+            case "/resend" when arguments.Length == 1:
+                await OnTransferAsync(arguments[0], "resend", async (files, id) => await files.ResendAsync(id, cancellationToken));
+                break;
             case "/transfers" when arguments.Length == 0:
                 ShowTransfers();
                 break;
             case "/history" when arguments.Length <= 1:
                 await ShowHistoryAsync(arguments, cancellationToken);
                 break;
-            case "/send" or "/accept" or "/reject" or "/cancel" or "/transfers" or "/history":
+            case "/send" or "/accept" or "/reject" or "/cancel" or "/resend" or "/transfers" or "/history":
                 _output.Error($"{words[0]}: wrong arguments; /help shows how to use it.");
                 break;
             default:
@@ -243,7 +247,7 @@ internal sealed class ChatSession
             return;
         }
 
-        var matches = _files.GetTransfers().Where(t => t.TransferId.StartsWith(idOrPrefix, StringComparison.Ordinal)).ToList();
+        var matches = VisibleTransfers(_files).Where(t => t.TransferId.StartsWith(idOrPrefix, StringComparison.Ordinal)).ToList();
         var exact = matches.Find(t => t.TransferId == idOrPrefix);
         if (exact is null && matches.Count != 1)
         {
@@ -255,15 +259,22 @@ internal sealed class ChatSession
         {
             await act(_files, (exact ?? matches[0]).TransferId);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or IOException or ArgumentException)
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or ArgumentException or UnauthorizedAccessException or NotSupportedException)
         {
             _output.Error($"/{verb}: {ex.Message}");
         }
     }
 
+    /// <summary>
+    /// The transfers with this session's peer, and the ones whose peer a store from before contracts 1.2 did not
+    /// record (listed so they can be resent); another peer's transfers are not this conversation's.
+    /// </summary>
+    private IEnumerable<TransferInfo> VisibleTransfers(IFileTransferService files) =>
+        files.GetTransfers().Where(t => t.PeerId is null || string.Equals(t.PeerId, _peer, StringComparison.Ordinal));
+
     private void ShowTransfers()
     {
-        var transfers = _files?.GetTransfers() ?? [];
+        var transfers = _files is null ? [] : VisibleTransfers(_files).ToList();
         if (_output.Json)
         {
             _output.Event("transfers", new JsonObject { ["transfers"] = new JsonArray([.. transfers.Select(ChatOutput.Describe)]) }, null);
@@ -279,7 +290,10 @@ internal sealed class ChatSession
         foreach (var t in transfers)
         {
             var percent = t.Size == 0 ? 100 : 100.0 * t.BytesTransferred / t.Size;
-            _output.Line($"  {t.TransferId}  {(t.Direction == Direction.Incoming ? "from" : "to")} {Markup.Escape(_output.Peer)}  {Markup.Escape(ChatOutput.Clean(t.FileName))}  {ByteSize.Format(t.Size)}  {t.State} {percent:F0}%{(t.Reason is { } why ? "  " + Markup.Escape(ChatOutput.Clean(why)) : "")}");
+            var who = t.PeerId is null
+                ? $"{(t.Direction == Direction.Incoming ? "from" : "to")} an unrecorded peer{(t.Direction == Direction.Outgoing ? $" (/resend {t.TransferId} offers it to {Markup.Escape(_output.Peer)})" : "")}"
+                : $"{(t.Direction == Direction.Incoming ? "from" : "to")} {Markup.Escape(_output.Peer)}";
+            _output.Line($"  {t.TransferId}  {who}  {Markup.Escape(ChatOutput.Clean(t.FileName))}  {ByteSize.Format(t.Size)}  {t.State} {percent:F0}%{(t.Reason is { } why ? "  " + Markup.Escape(ChatOutput.Clean(why)) : "")}");
         }
     }
 

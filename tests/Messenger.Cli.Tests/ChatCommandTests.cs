@@ -285,6 +285,76 @@ public class ChatCommandTests(ITestOutputHelper log)
         Assert.Equal(Sha256(big), Sha256(exported));
     }
 
+    [Fact]
+    public async Task Connect_TransferToBobInterrupted_NextConnectionToCarolInAnotherRoom_OffersHerNothing_AndBobGetsItLater()
+    {
+        using var temp = new TempFolder();
+        var big = WriteRandomFile(temp.File("big1g.bin"), 200_000_000);
+        await using var relay = await Relay.StartAsync();
+        var (aliceProfile, aliceKey) = NewProfile(temp, "alice");
+        var (bobProfile, bobKey) = NewProfile(temp, "bob");
+        var (carolProfile, carolKey) = NewProfile(temp, "carol");
+        RunningMessenger Alice(string room, string peer) => RunningMessenger.Start("alice", null, "connect", "--room", room, "--peer", peer, "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", aliceProfile, "--key-file", aliceKey);
+        RunningMessenger Bob() => RunningMessenger.Start("bob", null, "connect", "--room", "room-bob", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--auto-accept", "--profile", bobProfile, "--key-file", bobKey);
+        string transferId;
+        await using (var alice = Alice("room-bob", "bob"))
+        await using (var bob = Bob())
+        {
+            await alice.NextEventAsync("connected");
+            await bob.NextEventAsync("connected");
+            await alice.SendAsync($"/send {big}");
+            await bob.NextEventAsync("transfer-progress", e => (long?)e["bytes"] > 1_000_000);
+            await alice.InterruptAsync();
+            var paused = await alice.NextEventAsync("transfer-paused");
+            transferId = (string)paused["id"]!;
+            Assert.Equal("bob", (string?)paused["peer"]);
+            Assert.Equal(130, await alice.WaitForExitAsync());
+            await bob.NextEventAsync("transfer-paused");
+            await bob.NextEventAsync("disconnected");
+            Assert.Equal(0, await bob.WaitForExitAsync());
+        }
+
+        // The same profile meets Carol, who accepts anything: she must be offered nothing of Bob's.
+        await using (var alice = Alice("room-carol", "carol"))
+        await using (var carol = RunningMessenger.Start("carol", null, "connect", "--room", "room-carol", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--auto-accept", "--profile", carolProfile, "--key-file", carolKey))
+        {
+            await alice.NextEventAsync("connected");
+            await carol.NextEventAsync("connected");
+            await alice.SendAsync("hello Carol");
+            var sent = await alice.NextEventAsync("chat-sent");
+            await alice.NextEventAsync("chat-delivered", e => (string?)e["id"] == (string?)sent["id"]);
+            Assert.Equal("hello Carol", (string?)(await carol.NextEventAsync("chat-received"))["text"]);
+            await alice.SendAsync("/transfers");
+            Assert.Empty((await alice.NextEventAsync("transfers"))["transfers"]!.AsArray());
+            await carol.SendAsync("/transfers");
+            Assert.Empty((await carol.NextEventAsync("transfers"))["transfers"]!.AsArray());
+            await alice.SendAsync($"/accept {transferId}");
+            Assert.Contains("no transfer", (string?)(await alice.NextEventAsync("error"))["message"], StringComparison.Ordinal);
+            await alice.SendAsync("/quit");
+            Assert.Equal(0, await alice.WaitForExitAsync());
+            Assert.Equal(0, await carol.WaitForExitAsync());
+            Assert.DoesNotContain("\"transfer-", carol.Stdout, StringComparison.Ordinal);
+            Assert.DoesNotContain(transferId, carol.Stdout, StringComparison.Ordinal);
+        }
+
+        // Back with Bob: resumed from what he holds, and verified.
+        await using (var alice = Alice("room-bob", "bob"))
+        await using (var bob = Bob())
+        {
+            var resumed = await bob.NextEventAsync("transfer-started", e => (string?)e["id"] == transferId);
+            Assert.True((long?)resumed["resumedFrom"] > 0, resumed.ToJsonString());
+            await bob.NextEventAsync("transfer-completed", e => (string?)e["id"] == transferId, TimeSpan.FromMinutes(2));
+            await alice.SendAsync("/quit");
+            Assert.Equal(0, await alice.WaitForExitAsync());
+            Assert.Equal(0, await bob.WaitForExitAsync());
+        }
+
+        var exported = temp.File("big1g.out");
+        var (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", transferId, exported, "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.True(exit == 0, output);
+        Assert.Equal(Sha256(big), Sha256(exported));
+    }
+
     internal static string RepoPlugins => Path.Combine(RepoPaths.RepoRoot, "plugins.json");
 
     internal static (string Profile, string KeyFile) NewProfile(TempFolder temp, string name)
