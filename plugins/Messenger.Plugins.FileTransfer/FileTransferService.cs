@@ -74,6 +74,11 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         await EnsureLoadedAsync(cancellationToken).ConfigureAwait(false);
         var connected = Volatile.Read(ref _session);
         // A transfer belongs to one peer from its offer on: it is offered, resumed and answered only in that peer's sessions.
+        if (options?.PeerId is { } named && string.IsNullOrWhiteSpace(named))
+        {
+            throw new ArgumentException("SendFileOptions.PeerId names no peer; leave it null for the connected peer.", nameof(options));
+        }
+
         var peer = options?.PeerId ?? connected?.PeerId
             ?? throw new InvalidOperationException("No peer is connected; connect first or name the peer in SendFileOptions.PeerId.");
         long size;
@@ -199,23 +204,41 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
             throw new InvalidOperationException($"Transfer {transferId} has no source file recorded; send the file again by its path.");
         }
 
-        var resent = await SendFileAsync(old.SourcePath, new SendFileOptions { FileName = old.FileName, Caption = old.Caption, PeerId = session.PeerId }, cancellationToken).ConfigureAwait(false);
-        if (old.PeerId is null)
+        if (!old.IsFinal && old.BelongsTo(session))
         {
-            // A transfer that belonged to no peer can never resume; the new one replaces it.
-            await CancelRunAsync(old).ConfigureAwait(false);
-            await old.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await FinishLockedAsync(old, TransferState.Cancelled, $"resent as {resent.TransferId}", info => new TransferCancelled(info, ByPeer: false), null, deletePartial: false).ConfigureAwait(false);
-            }
-            finally
-            {
-                old.Gate.Release();
-            }
+            throw new InvalidOperationException($"Transfer {transferId} is still on its way to {session.PeerId} and resumes by itself; cancel it first to send the file anew.");
         }
 
-        return resent;
+        if (Interlocked.Exchange(ref old.Resending, 1) != 0)
+        {
+            throw new InvalidOperationException($"Transfer {transferId} is already being resent.");
+        }
+
+        try
+        {
+            var resent = await SendFileAsync(old.SourcePath, new SendFileOptions { FileName = old.FileName, Caption = old.Caption, PeerId = session.PeerId }, cancellationToken).ConfigureAwait(false);
+            if (old.PeerId is null)
+            {
+                // A transfer that belonged to no peer can never resume; the new one replaces it. The new offer is out,
+                // so the old record is closed whatever the caller's token says now.
+                await CancelRunAsync(old).ConfigureAwait(false);
+                await old.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    await FinishLockedAsync(old, TransferState.Cancelled, $"resent as {resent.TransferId}", info => new TransferCancelled(info, ByPeer: false), null, deletePartial: false).ConfigureAwait(false);
+                }
+                finally
+                {
+                    old.Gate.Release();
+                }
+            }
+
+            return resent;
+        }
+        finally
+        {
+            Volatile.Write(ref old.Resending, 0);
+        }
     }
 
     public IReadOnlyList<TransferInfo> GetTransfers() =>
@@ -366,7 +389,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
             {
                 // Another peer's transfer (or one recorded without its peer): never resumed into from this session.
                 LogOfferRefused(offer.TransferId, "the id names a transfer that does not belong to this peer");
-                await TrySendAsync(session, TransferFrameKinds.Reject, ControlFrameCodec.Write(new RejectFrame { TransferId = offer.TransferId, Reason = "invalid offer: the transfer id is already used for a different file" })).ConfigureAwait(false);
+                await TrySendAsync(session, TransferFrameKinds.Reject, ControlFrameCodec.Write(new RejectFrame { TransferId = offer.TransferId, Reason = "this transfer cannot be resumed here; send the file again" })).ConfigureAwait(false);
                 return;
             }
 
@@ -1164,7 +1187,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         ArgumentException.ThrowIfNullOrEmpty(transferId);
         return _transfers.TryGetValue(transferId, out var transfer) && (direction is null || transfer.Direction == direction)
             ? transfer
-            : throw new KeyNotFoundException($"No {(direction == Direction.Incoming ? "incoming " : "")}transfer has the id '{transferId}'; GetTransfers() lists the known ones.");
+            : throw new KeyNotFoundException($"No {direction switch { Direction.Incoming => "incoming ", Direction.Outgoing => "outgoing ", _ => "" }}transfer has the id '{transferId}'; GetTransfers() lists the known ones.");
     }
 
     private int EffectiveChunkSize(IPeerSession? session) =>

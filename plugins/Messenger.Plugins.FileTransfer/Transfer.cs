@@ -80,6 +80,9 @@ internal sealed class Transfer
     /// <summary>Chunk frames this peer sent for the transfer, across sessions (tests count re-sends with it).</summary>
     public long ChunksSent;
 
+    /// <summary>1 while <c>ResendAsync</c> offers this transfer's file anew, so two resends make one new transfer.</summary>
+    public int Resending;
+
     public long ChunkCount => Size == 0 ? 0 : ((Size - 1) / ChunkSize) + 1;
 
     public bool IsFinal => State is TransferState.Completed or TransferState.Failed or TransferState.Cancelled or TransferState.Rejected;

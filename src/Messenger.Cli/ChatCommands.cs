@@ -23,7 +23,7 @@ internal static class ChatCommands
 
     private static Command Offer(Option<FileInfo?> pluginsOption)
     {
-        var common = new CommonOptions("peer");
+        var common = new CommonOptions();
         var command = new Command("offer", "Start a chat by copy-paste: print your offer code, read the answer code the other person pastes back (stdin), then chat.");
         common.AddTo(command);
         command.SetAction((parse, cancellationToken) => common.RunAsync(parse, pluginsOption, (output, ct) => PeerLink.OfferAsync(
@@ -38,7 +38,7 @@ internal static class ChatCommands
 
     private static Command Answer(Option<FileInfo?> pluginsOption)
     {
-        var common = new CommonOptions("peer");
+        var common = new CommonOptions();
         var command = new Command("answer", "Join a chat by copy-paste: read the offer code (stdin), print your answer code for the other person to paste, then chat.");
         common.AddTo(command);
         command.SetAction((parse, cancellationToken) => common.RunAsync(parse, pluginsOption, (output, ct) =>
@@ -63,7 +63,7 @@ internal static class ChatCommands
     {
         var roomOption = new Option<string>("--room") { Description = "The room both peers name (1-64 printable characters); agree on it out of band.", Required = true };
         var relayOption = new Option<string>("--relay") { Description = "The signaling relay (messenger signal) as HOST:PORT.", DefaultValueFactory = _ => "127.0.0.1:7000" };
-        var common = new CommonOptions(null);
+        var common = new CommonOptions();
         var command = new Command("connect", "Chat through a signaling relay: both peers join the same room; the second to arrive offers.") { roomOption, relayOption };
         common.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
@@ -79,7 +79,7 @@ internal static class ChatCommands
             {
                 output.Line($"[grey]Joining room {Markup.Escape(room)} at {Markup.Escape(host)}:{port}; waiting for the other peer…[/]");
                 return PeerLink.ConnectAsync(common.Bind(parse), host, port, room, ConnectTimeout, TimeProvider.System, ct);
-            }, cancellationToken, defaultPeer: room);
+            }, cancellationToken);
         });
         return command;
     }
@@ -124,7 +124,7 @@ internal static class ChatCommands
     }
 
     /// <summary>The options offer, answer and connect share, and the run they share.</summary>
-    private sealed class CommonOptions(string? defaultPeer)
+    private sealed class CommonOptions
     {
         private readonly StoreProfile.Options _profile = new();
 
@@ -137,7 +137,7 @@ internal static class ChatCommands
 
         private readonly Option<string?> _peer = new("--peer")
         {
-            Description = $"The name your history files this conversation under (default: {(defaultPeer is null ? "the room" : $"'{defaultPeer}'")}).",
+            Description = "The name this conversation and its transfers are filed under; give the same name next time to continue the history and resume transfers (default: a name made from the peer's certificate, new for every connection).",
         };
 
         private readonly Option<string> _bind = new("--bind")
@@ -158,20 +158,29 @@ internal static class ChatCommands
         public IPAddress Bind(ParseResult parse) =>
             IPAddress.TryParse(parse.GetValue(_bind), out var address) ? address : throw new CliException($"--bind: '{parse.GetValue(_bind)}' is not an IP address.");
 
-        public async Task<int> RunAsync(ParseResult parse, Option<FileInfo?> pluginsOption, Func<ChatOutput, CancellationToken, Task<PeerLink>> connect, CancellationToken cancellationToken, string? defaultPeer = null)
+        public async Task<int> RunAsync(ParseResult parse, Option<FileInfo?> pluginsOption, Func<ChatOutput, CancellationToken, Task<PeerLink>> connect, CancellationToken cancellationToken)
         {
             _ = Bind(parse);
-            var peer = parse.GetValue(_peer) ?? defaultPeer ?? "peer";
-            if (peer.Length is 0 or > 64 || peer.Any(char.IsControl))
+            var named = parse.GetValue(_peer);
+            if (named is not null && (named.Length is 0 or > 64 || named.Any(char.IsControl)))
             {
                 throw new CliException("--peer: a name has 1 to 64 printable characters.");
             }
 
             var profile = StoreProfile.Resolve(parse, _profile, CliPaths.ResolvePluginsFile(parse.GetValue(pluginsOption)));
             using IHost host = profile.OpenHost();
-            var output = new ChatOutput(parse.GetValue(_json), peer, TimeProvider.System);
+            var output = new ChatOutput(parse.GetValue(_json), named ?? "peer", TimeProvider.System);
             await using var link = await connect(output, cancellationToken);
+
+            // The peer id keys the history and every transfer (which resumes only with the same id). A label both
+            // sides might reuse for someone else (the room, "peer") would hand one person's unfinished files to the
+            // next; unnamed, a connection gets a name of its own from the peer's certificate.
+            var peer = named ?? UnnamedPeer(link);
+            output.Peer = ChatOutput.Clean(peer);
             return await new ChatSession(host, link, output, peer, parse.GetValue(_autoAccept)).RunAsync(Console.In, cancellationToken);
         }
+
+        private static string UnnamedPeer(PeerLink link) =>
+            "peer-" + Convert.ToHexStringLower(link.Connection.RemoteDescription!.Fingerprint.Digest[..6]);
     }
 }

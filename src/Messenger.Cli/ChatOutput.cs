@@ -28,7 +28,8 @@ internal sealed class ChatOutput
 
     public bool Json { get; }
 
-    public string Peer { get; }
+    /// <summary>The peer's name as shown (known for sure only once connected).</summary>
+    public string Peer { get; set; }
 
     /// <summary>Removes control characters (terminal escapes) from text that came from the peer or the disk.</summary>
     public static string Clean(string text)

@@ -168,16 +168,16 @@ internal sealed class ChatSession
 
                 break;
             case "/accept" when arguments.Length == 1:
-                await OnTransferAsync(arguments[0], "accept", (files, id) => files.AcceptAsync(id, cancellationToken));
+                await OnTransferAsync(arguments[0], "accept", Direction.Incoming, (files, id) => files.AcceptAsync(id, cancellationToken));
                 break;
             case "/reject" when arguments.Length >= 1:
-                await OnTransferAsync(arguments[0], "reject", (files, id) => files.RejectAsync(id, arguments.Length > 1 ? string.Join(' ', arguments[1..]) : null, cancellationToken));
+                await OnTransferAsync(arguments[0], "reject", Direction.Incoming, (files, id) => files.RejectAsync(id, arguments.Length > 1 ? string.Join(' ', arguments[1..]) : null, cancellationToken));
                 break;
             case "/cancel" when arguments.Length == 1:
-                await OnTransferAsync(arguments[0], "cancel", (files, id) => files.CancelAsync(id, cancellationToken));
+                await OnTransferAsync(arguments[0], "cancel", null, (files, id) => files.CancelAsync(id, cancellationToken));
                 break;
             case "/resend" when arguments.Length == 1:
-                await OnTransferAsync(arguments[0], "resend", async (files, id) => await files.ResendAsync(id, cancellationToken));
+                await OnTransferAsync(arguments[0], "resend", Direction.Outgoing, async (files, id) => await files.ResendAsync(id, cancellationToken));
                 break;
             case "/transfers" when arguments.Length == 0:
                 ShowTransfers();
@@ -231,7 +231,7 @@ internal sealed class ChatSession
 
         try
         {
-            await _files.SendFileAsync(full, cancellationToken: cancellationToken);
+            await _files.SendFileAsync(full, new SendFileOptions { PeerId = _peer }, cancellationToken);
         }
         catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException or ArgumentException)
         {
@@ -239,7 +239,8 @@ internal sealed class ChatSession
         }
     }
 
-    private async Task OnTransferAsync(string idOrPrefix, string verb, Func<IFileTransferService, string, ValueTask> act)
+    /// <summary>Runs a command on the one transfer (of <paramref name="direction"/>, when given) the id or prefix names.</summary>
+    private async Task OnTransferAsync(string idOrPrefix, string verb, Direction? direction, Func<IFileTransferService, string, ValueTask> act)
     {
         if (_files is null)
         {
@@ -247,11 +248,12 @@ internal sealed class ChatSession
             return;
         }
 
-        var matches = VisibleTransfers(_files).Where(t => t.TransferId.StartsWith(idOrPrefix, StringComparison.Ordinal)).ToList();
+        var matches = VisibleTransfers(_files).Where(t => t.TransferId.StartsWith(idOrPrefix, StringComparison.Ordinal) && (direction is null || t.Direction == direction)).ToList();
         var exact = matches.Find(t => t.TransferId == idOrPrefix);
         if (exact is null && matches.Count != 1)
         {
-            _output.Error(matches.Count == 0 ? $"/{verb}: no transfer {idOrPrefix}; /transfers lists them." : $"/{verb}: {idOrPrefix} matches {matches.Count} transfers; type more of the id.");
+            var kind = direction switch { Direction.Incoming => "incoming transfer", Direction.Outgoing => "outgoing transfer", _ => "transfer" };
+            _output.Error(matches.Count == 0 ? $"/{verb}: no {kind} {idOrPrefix}; /transfers lists them." : $"/{verb}: {idOrPrefix} matches {matches.Count} transfers; type more of the id.");
             return;
         }
 
@@ -259,7 +261,7 @@ internal sealed class ChatSession
         {
             await act(_files, (exact ?? matches[0]).TransferId);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or IOException or ArgumentException or UnauthorizedAccessException or NotSupportedException)
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or ArgumentException or UnauthorizedAccessException or NotSupportedException or KeyNotFoundException)
         {
             _output.Error($"/{verb}: {ex.Message}");
         }

@@ -24,9 +24,13 @@ public class ChatCommandTests(ITestOutputHelper log)
         var (bobProfile, bobKey) = NewProfile(temp, "bob");
 
         await using var alice = RunningMessenger.Start("alice", null, "connect", "--room", "garden", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", aliceProfile, "--key-file", aliceKey);
-        await using var bob = RunningMessenger.Start("bob", null, "connect", "--room", "garden", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", bobProfile, "--key-file", bobKey);
-        var roles = new[] { (string?)(await alice.NextEventAsync("connected"))["role"], (string?)(await bob.NextEventAsync("connected"))["role"] };
-        Assert.Equal(["answerer", "offerer"], roles.Order());
+        await using var bob = RunningMessenger.Start("bob", null, "connect", "--room", "garden", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--peer", "alice", "--profile", bobProfile, "--key-file", bobKey);
+        var (aliceConnected, bobConnected) = (await alice.NextEventAsync("connected"), await bob.NextEventAsync("connected"));
+        Assert.Equal(["answerer", "offerer"], new[] { (string?)aliceConnected["role"], (string?)bobConnected["role"] }.Order());
+
+        // Unnamed, the other side is filed under a name of its own (never the room another person may join next).
+        Assert.Matches("^peer-[0-9a-f]{12}$", (string?)aliceConnected["peer"]);
+        Assert.Equal("alice", (string?)bobConnected["peer"]);
 
         await alice.SendAsync("Hello Bob");
         var sent = await alice.NextEventAsync("chat-sent");
@@ -73,7 +77,7 @@ public class ChatCommandTests(ITestOutputHelper log)
         var (historyExit, history) = await MessengerProcess.RunAsync(temp.Path, "history", "--json", "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
         Assert.True(historyExit == 0, history);
         var messages = history.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
-        Assert.Contains(messages, m => (string?)m["text"] == "Hello Bob" && (string?)m["direction"] == "incoming" && (string?)m["conversation"] == "garden");
+        Assert.Contains(messages, m => (string?)m["text"] == "Hello Bob" && (string?)m["direction"] == "incoming" && (string?)m["conversation"] == "alice");
         Assert.Contains(messages, m => (string?)m["text"] == "Hi Alice" && (string?)m["direction"] == "outgoing");
     }
 
@@ -211,7 +215,11 @@ public class ChatCommandTests(ITestOutputHelper log)
         Assert.Equal(true, (bool?)(await bob.NextEventAsync("transfer-cancelled", e => (string?)e["id"] == id))["byPeer"]);
 
         await bob.SendAsync("/accept nosuchid");
-        Assert.Contains("no transfer nosuchid", (string?)(await bob.NextEventAsync("error"))["message"], StringComparison.Ordinal);
+        Assert.Contains("no incoming transfer nosuchid", (string?)(await bob.NextEventAsync("error"))["message"], StringComparison.Ordinal);
+        await bob.SendAsync($"/resend {id}"); // Bob received it: there is nothing of his to resend
+        Assert.Contains($"no outgoing transfer {id}", (string?)(await bob.NextEventAsync("error"))["message"], StringComparison.Ordinal);
+        await alice.SendAsync($"/accept {id}");
+        Assert.Contains($"no incoming transfer {id}", (string?)(await alice.NextEventAsync("error"))["message"], StringComparison.Ordinal);
         await bob.SendAsync("/send /no/such/file");
         Assert.Contains("no file at /no/such/file", (string?)(await bob.NextEventAsync("error"))["message"], StringComparison.Ordinal);
         await bob.SendAsync("/history many");
@@ -244,8 +252,8 @@ public class ChatCommandTests(ITestOutputHelper log)
         await using var relay = await Relay.StartAsync();
         var (aliceProfile, aliceKey) = NewProfile(temp, "alice");
         var (bobProfile, bobKey) = NewProfile(temp, "bob");
-        RunningMessenger Alice() => RunningMessenger.Start("alice", null, "connect", "--room", "r", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", aliceProfile, "--key-file", aliceKey);
-        RunningMessenger Bob() => RunningMessenger.Start("bob", null, "connect", "--room", "r", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--auto-accept", "--profile", bobProfile, "--key-file", bobKey);
+        RunningMessenger Alice() => RunningMessenger.Start("alice", null, "connect", "--room", "r", "--peer", "bob", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", aliceProfile, "--key-file", aliceKey);
+        RunningMessenger Bob() => RunningMessenger.Start("bob", null, "connect", "--room", "r", "--peer", "alice", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--auto-accept", "--profile", bobProfile, "--key-file", bobKey);
         string transferId;
         await using (var alice = Alice())
         await using (var bob = Bob())
@@ -295,7 +303,7 @@ public class ChatCommandTests(ITestOutputHelper log)
         var (bobProfile, bobKey) = NewProfile(temp, "bob");
         var (carolProfile, carolKey) = NewProfile(temp, "carol");
         RunningMessenger Alice(string room, string peer) => RunningMessenger.Start("alice", null, "connect", "--room", room, "--peer", peer, "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", aliceProfile, "--key-file", aliceKey);
-        RunningMessenger Bob() => RunningMessenger.Start("bob", null, "connect", "--room", "room-bob", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--auto-accept", "--profile", bobProfile, "--key-file", bobKey);
+        RunningMessenger Bob() => RunningMessenger.Start("bob", null, "connect", "--room", "room-bob", "--peer", "alice", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--auto-accept", "--profile", bobProfile, "--key-file", bobKey);
         string transferId;
         await using (var alice = Alice("room-bob", "bob"))
         await using (var bob = Bob())
@@ -328,8 +336,8 @@ public class ChatCommandTests(ITestOutputHelper log)
             Assert.Empty((await alice.NextEventAsync("transfers"))["transfers"]!.AsArray());
             await carol.SendAsync("/transfers");
             Assert.Empty((await carol.NextEventAsync("transfers"))["transfers"]!.AsArray());
-            await alice.SendAsync($"/accept {transferId}");
-            Assert.Contains("no transfer", (string?)(await alice.NextEventAsync("error"))["message"], StringComparison.Ordinal);
+            await alice.SendAsync($"/cancel {transferId}"); // Bob's transfer is not this conversation's to touch
+            Assert.Contains($"no transfer {transferId}", (string?)(await alice.NextEventAsync("error"))["message"], StringComparison.Ordinal);
             await alice.SendAsync("/quit");
             Assert.Equal(0, await alice.WaitForExitAsync());
             Assert.Equal(0, await carol.WaitForExitAsync());

@@ -25,7 +25,7 @@ public class InteractiveChatTests(ITestOutputHelper log)
         var exitFile = temp.File("alice.exit");
         var aliceCommand = string.Join(' ', new[]
         {
-            "env -u NO_COLOR -u COLUMNS LANG=C.UTF-8 TERM=xterm-256color dotnet", Quote(MessengerProcess.Dll), "connect", "--room porch",
+            "env -u NO_COLOR -u COLUMNS LANG=C.UTF-8 TERM=xterm-256color dotnet", Quote(MessengerProcess.Dll), "connect", "--room porch", "--peer porch",
             "--relay", relay.Address, "--bind 127.0.0.1", "--profile", Quote(aliceProfile), "--key-file", Quote(aliceKey),
             "--plugins", Quote(ChatCommandTests.RepoPlugins),
         }) + $"; echo EXIT=$? > {Quote(exitFile)}; sleep 120";

@@ -14,7 +14,8 @@ namespace Messenger.Plugins.FileTransfer.Tests;
 public sealed class PeerBindingTests
 {
     private const int Chunk = 16 * 1024;
-    private const int Size = (3 * 1024 * 1024) + 77;
+    // Two seconds on the slow link: the 20 % mark leaves time enough to disconnect before the end on a loaded machine.
+    private const int Size = (6 * 1024 * 1024) + 77;
 
     private static readonly InMemoryChannelOptions SlowLink = new() { BandwidthBytesPerSecond = 3_000_000, Latency = TimeSpan.FromMilliseconds(2) };
 
@@ -50,7 +51,7 @@ public sealed class PeerBindingTests
         await ChatRoundTripAsync(hosts, "alice", toCarol);
 
         Assert.DoesNotContain(toCarol.SentA, f => f.TransferId == id);
-        Assert.DoesNotContain(toCarol.SentA, f => f.Kind is 100 or 103);
+        Assert.DoesNotContain(toCarol.SentA, f => f.Kind == TransferFrameKinds.Offer.Value || f.Kind == TransferFrameKinds.Chunk.Value);
         Assert.Empty(hosts.Transfers("carol").GetTransfers());
         Assert.Empty(await TransferTests.ListStoredAsync(hosts["carol"].Services.GetRequiredService<IFileStore>()));
         Assert.Equal(sentToBob, hosts.Service("alice").ChunksSent(id));
@@ -142,7 +143,7 @@ public sealed class PeerBindingTests
         await carol.SendAsync(TransferFrameKinds.Offer, RawPeer.Offer(content, id, "from-bob.bin", Chunk));
         var reject = await carol.ExpectAsync<RejectFrame>(TransferFrameKinds.Reject);
         Assert.Equal(id, reject.TransferId);
-        Assert.Contains("already used", reject.Reason, StringComparison.Ordinal);
+        Assert.Equal("this transfer cannot be resumed here; send the file again", reject.Reason);
         await carol.SendChunkAsync(id, heldBefore / Chunk, forged.AsSpan(0, Chunk));
         await carol.SendAsync(TransferFrameKinds.End, new EndFrame { TransferId = id, BytesSent = Size });
         var unknown = await carol.ExpectAsync<CancelFrame>(TransferFrameKinds.Cancel);
@@ -178,9 +179,14 @@ public sealed class PeerBindingTests
 
         var toCarol = await hosts.ConnectAsync("alice", "carol");
         carol.Session = toCarol.SessionB;
+        var messages = hosts["alice"].Services.GetRequiredService<IMessageStore>();
+        var verifiedBefore = (await messages.GetTransferAsync(id))!.VerifiedBytes;
         await carol.SendAsync(TransferFrameKinds.Accept, new AcceptFrame { TransferId = id, ResumeOffset = 0 });
         await carol.SendAsync(TransferFrameKinds.Ack, new AckFrame { TransferId = id, VerifiedBytes = Size });
         await carol.SendAsync(TransferFrameKinds.Verify, new VerifyFrame { TransferId = id, Verified = true });
+        await carol.SendAsync(TransferFrameKinds.Reject, new RejectFrame { TransferId = id, Reason = "no" });
+        await carol.SendAsync(TransferFrameKinds.Cancel, new CancelFrame { TransferId = id, Reason = "stop" });
+        await carol.SendAsync(TransferFrameKinds.Fail, new FailFrame { TransferId = id, Reason = "broken" });
 
         var unknown = await carol.ExpectAsync<CancelFrame>(TransferFrameKinds.Cancel);
         Assert.Equal(id, unknown.TransferId);
@@ -188,6 +194,69 @@ public sealed class PeerBindingTests
         Assert.DoesNotContain(toCarol.SentA, f => f.Kind == TransferFrameKinds.Chunk.Value);
         Assert.Equal(sent, hosts.Service("alice").ChunksSent(id));
         Assert.Equal(TransferState.Paused, hosts.Transfers("alice").GetTransfers().Single(t => t.TransferId == id).State);
+        Assert.Equal(verifiedBefore, (await messages.GetTransferAsync(id))!.VerifiedBytes);
+        await toCarol.DisconnectAsync();
+
+        // Bob still gets the rest.
+        await hosts.ConnectAsync("alice", "bob", SlowLink);
+        Assert.IsType<TransferCompleted>(await hosts.Events("bob").WaitForEndAsync(id));
+    }
+
+    [Fact]
+    public async Task AnotherPeerCancelsOrFailsTheIdOfAPausedIncomingTransfer_PartialIsKeptForItsOwner()
+    {
+        await using var hosts = new PeerHosts();
+        var carol = new RawPeer();
+        hosts.Add("alice", Side(true));
+        hosts.Add("bob", Side(false));
+        hosts.Add("carol", RawPeer.Side(carol));
+        var path = hosts.Folder.WritePatternFile("from-bob.bin", Size, 5);
+        var toBob = await hosts.ConnectAsync("alice", "bob", SlowLink);
+        var id = (await hosts.Transfers("bob").SendFileAsync(path)).TransferId;
+        await hosts.Events("alice").WaitForAsync<TransferProgressed>(e => e.Progress.BytesTransferred >= Size / 5);
+        await toBob.DisconnectAsync();
+        var paused = await hosts.Events("alice").WaitForAsync<TransferPaused>();
+        var files = hosts["alice"].Services.GetRequiredService<IFileStore>();
+        var held = (await files.GetInfoAsync(paused.Transfer.FileId!))!.Length;
+
+        var toCarol = await hosts.ConnectAsync("alice", "carol");
+        carol.Session = toCarol.SessionB;
+        await carol.SendAsync(TransferFrameKinds.Cancel, new CancelFrame { TransferId = id, Reason = "stop" });
+        await carol.SendAsync(TransferFrameKinds.Fail, new FailFrame { TransferId = id, Reason = "broken" });
+        await carol.SendAsync(TransferFrameKinds.End, new EndFrame { TransferId = id, BytesSent = Size });
+        Assert.Equal(id, (await carol.ExpectAsync<CancelFrame>(TransferFrameKinds.Cancel)).TransferId);
+        Assert.True(await carol.IsQuietAsync());
+
+        Assert.Equal(TransferState.Paused, hosts.Transfers("alice").GetTransfers().Single(t => t.TransferId == id).State);
+        Assert.Equal(held, (await files.GetInfoAsync(paused.Transfer.FileId!))!.Length);
+        await toCarol.DisconnectAsync();
+        await hosts.ConnectAsync("alice", "bob", SlowLink);
+        var done = Assert.IsType<TransferCompleted>(await hosts.Events("alice").WaitForEndAsync(id));
+        Assert.Equal(await File.ReadAllBytesAsync(path), await TransferTests.ReadStoredAsync(files, done.Transfer.FileId!));
+    }
+
+    [Fact]
+    public async Task CancelWhileNoOneIsConnected_NextSessionWithAnotherPeer_GetsNoNotice_TheOwnerDoes()
+    {
+        await using var hosts = new PeerHosts();
+        hosts.Add("alice", Side(false));
+        hosts.Add("bob", Side(true));
+        hosts.Add("carol", Side(true));
+        var link = await hosts.ConnectAsync("alice", "bob", SlowLink);
+        var id = (await hosts.Transfers("alice").SendFileAsync(hosts.Folder.WritePatternFile("file.bin", Size))).TransferId;
+        await hosts.Events("bob").WaitForAsync<TransferProgressed>(e => e.Progress.BytesTransferred >= Size / 5);
+        await link.DisconnectAsync();
+        await hosts.Events("alice").WaitForAsync<TransferPaused>();
+        await hosts.Transfers("alice").CancelAsync(id);
+
+        var toCarol = await hosts.ConnectAsync("alice", "carol");
+        await ChatRoundTripAsync(hosts, "alice", toCarol);
+        Assert.DoesNotContain(toCarol.SentA, f => f.TransferId == id);
+        await toCarol.DisconnectAsync();
+
+        var back = await hosts.ConnectAsync("alice", "bob");
+        Assert.True(Assert.IsType<TransferCancelled>(await hosts.Events("bob").WaitForEndAsync(id)).ByPeer);
+        Assert.Contains(back.SentA, f => f.TransferId == id && f.Kind == TransferFrameKinds.Cancel.Value);
     }
 
     [Fact]
@@ -280,6 +349,22 @@ public sealed class PeerBindingTests
         var old = Assert.IsType<TransferCancelled>(await hosts.Events("alice").WaitForEndAsync("legacy-1"));
         Assert.Equal($"resent as {resent.TransferId}", old.Transfer.Reason);
         Assert.DoesNotContain(link.SentA, f => f.TransferId == "legacy-1");
+    }
+
+    [Fact]
+    public async Task ResendAsync_UnfinishedTransferOfTheConnectedPeer_IsRefused_AnIncomingIdIsUnknown()
+    {
+        await using var hosts = new PeerHosts();
+        hosts.Add("alice", Side(false));
+        hosts.Add("bob", Side(false));
+        await hosts.ConnectAsync("alice", "bob");
+        var offered = await hosts.Transfers("alice").SendFileAsync(hosts.Folder.WritePatternFile("f.bin", 5000));
+        await hosts.Events("bob").WaitForAsync<TransferOffered>();
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => hosts.Transfers("alice").ResendAsync(offered.TransferId).AsTask());
+        Assert.Contains("resumes by itself", error.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => hosts.Transfers("bob").ResendAsync(offered.TransferId).AsTask());
+        Assert.Single(hosts.Transfers("alice").GetTransfers());
     }
 
     /// <summary>

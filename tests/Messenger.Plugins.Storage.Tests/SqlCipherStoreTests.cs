@@ -146,6 +146,7 @@ public sealed class SqlCipherStoreTests : IDisposable
         Assert.Equal(SqlCipherStore.CurrentSchemaVersion, migrated.SchemaVersion);
         Assert.Contains(log.Lines, l => l.Message.Contains($"from version 1 to {SqlCipherStore.CurrentSchemaVersion}", StringComparison.Ordinal));
         Assert.Equal("from v1", (await migrated.Messages.GetMessageAsync("m"))!.Text);
+        Assert.Null((await migrated.Messages.GetTransferAsync("t-old"))!.PeerId);
         await StoreFileAsync(migrated, "f", new byte[200 * 1024]);
         Assert.Equal(200 * 1024, (await migrated.Files.GetInfoAsync("f"))!.Length);
     }

@@ -31,12 +31,21 @@ public interface IFileTransferService
     /// <param name="cancellationToken">Cancels preparing the offer (hashing, preview).</param>
     /// <returns>The offered transfer.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// No peer is connected and <see cref="SendFileOptions.PeerId"/> names none (since contracts 1.2: a file is never
+    /// left for whoever connects next).
+    /// </exception>
     ValueTask<TransferInfo> SendFileAsync(string path, SendFileOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>Accepts an incoming offer (resuming from a stored verified prefix when there is one).</summary>
     /// <param name="transferId">The transfer id.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the acceptance is sent.</returns>
+    /// <exception cref="KeyNotFoundException">No incoming transfer has that id.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// The transfer cannot be accepted now: it is not offered or paused, no peer is connected, or the connected peer is
+    /// not the one that offered it.
+    /// </exception>
     ValueTask AcceptAsync(string transferId, CancellationToken cancellationToken = default);
 
     /// <summary>Declines an incoming offer.</summary>
@@ -60,7 +69,11 @@ public interface IFileTransferService
     /// <param name="transferId">The earlier outgoing transfer.</param>
     /// <param name="cancellationToken">Cancels preparing the offer.</param>
     /// <returns>The new transfer.</returns>
-    /// <exception cref="InvalidOperationException">No peer is connected, or the transfer has no source file.</exception>
+    /// <exception cref="KeyNotFoundException">No outgoing transfer has that id.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// No peer is connected, the transfer has no source file, or it is unfinished and belongs to the connected peer
+    /// (it resumes by itself).
+    /// </exception>
     ValueTask<TransferInfo> ResendAsync(string transferId, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException("This file-transfer service cannot resend; offer the file again with SendFileAsync.");
 

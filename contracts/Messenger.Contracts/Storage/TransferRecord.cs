@@ -31,7 +31,10 @@ public sealed record TransferRecord
     /// <summary>The transfer id, chosen by the sender.</summary>
     public required string TransferId { get; init; }
 
-    /// <summary>The conversation (remote peer id) it belongs to.</summary>
+    /// <summary>
+    /// The conversation the record is filed under: the remote peer's id for records with a <see cref="PeerId"/>; in a
+    /// record from before contracts 1.2 it named whichever peer was connected when the record was last saved.
+    /// </summary>
     public required string ConversationId { get; init; }
 
     /// <summary>

@@ -52,6 +52,5 @@ internal static class MessageSchema
     /// </summary>
     public const string TransferPeer = """
         ALTER TABLE transfers ADD COLUMN peer_id TEXT;
-        CREATE INDEX transfers_by_peer ON transfers(peer_id);
         """;
 }
