@@ -2,6 +2,12 @@ using System.Diagnostics;
 using System.Globalization;
 using Messenger.Benchmarks;
 
+// `peer …` is one side of a two-process transfer, started by the `processes` benchmark (BenchPeer.cs).
+if (args.Length > 0 && args[0] == "peer")
+{
+    return await BenchPeer.RunAsync(args[1..]);
+}
+
 // Each benchmark prints a table; none asserts. Figures are for comparing before/after on the same machine.
 var all = new Dictionary<string, Func<Task>>(StringComparer.OrdinalIgnoreCase)
 {
@@ -11,9 +17,10 @@ var all = new Dictionary<string, Func<Task>>(StringComparer.OrdinalIgnoreCase)
     ["transport"] = TransportBenchmark.RunAsync,
     ["record-cipher"] = RecordCipherBenchmark.RunAsync,
     ["reference"] = ReferencePeerBenchmark.RunAsync,
+    ["processes"] = TwoProcessBenchmark.RunAsync,
 };
 
-var selected = args.Length == 0 ? all.Keys.ToList() : args.ToList();
+var selected = args.Length == 0 ? all.Keys.Where(k => k != "processes").ToList() : args.ToList();
 foreach (var name in selected)
 {
     if (!all.TryGetValue(name, out var run))

@@ -15,30 +15,9 @@ internal static class ReferencePeerBenchmark
 
     public static async Task RunAsync()
     {
-        // The scripts stay in the source tree (bin/Release/net10.0 sits below the project folder that holds peers/).
-        var project = new DirectoryInfo(AppContext.BaseDirectory);
-        while (project is not null && !File.Exists(Path.Combine(project.FullName, "peers", "package.json")))
+        if (await ReferencePeers.LocateAsync() is not { } peers)
         {
-            project = project.Parent;
-        }
-
-        if (project is null)
-        {
-            Console.WriteLine("peers/package.json not found above the benchmark's output folder.");
             return;
-        }
-
-        var peers = Path.Combine(project.FullName, "peers");
-        if (!File.Exists(Path.Combine(peers, "node_modules", "node-datachannel", "package.json")))
-        {
-            var (code, output) = await RunAsync("npm", ["ci", "--prefer-offline", "--no-audit", "--no-fund"], peers, TimeSpan.FromMinutes(5));
-            if (code != 0)
-            {
-                // Inside `unshare -n` there is no registry: install once outside the namespace.
-                Console.WriteLine($"node-datachannel could not be installed (npm ci exit {code}); run `npm ci` in {peers} outside the loopback-only namespace first.");
-                Console.WriteLine(output.Trim());
-                return;
-            }
         }
 
         var table = new Table("total", "message", "MB/s (each round)", "MB/s best", "setup ms (each round)", "load");
@@ -74,7 +53,7 @@ internal static class ReferencePeerBenchmark
     }
 
     /// <summary>Runs a process to completion or <paramref name="limit"/>; exit code -1 means it was killed at the limit.</summary>
-    private static async Task<(int ExitCode, string Output)> RunAsync(string file, string[] arguments, string directory, TimeSpan limit)
+    internal static async Task<(int ExitCode, string Output)> RunAsync(string file, string[] arguments, string directory, TimeSpan limit)
     {
         var start = new ProcessStartInfo(file) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments)
@@ -98,5 +77,41 @@ internal static class ReferencePeerBenchmark
         }
 
         return (process.ExitCode, await stdout + await stderr);
+    }
+}
+
+/// <summary>The node-datachannel reference peers in <c>peers/</c>, installed with <c>npm ci</c> when missing.</summary>
+internal static class ReferencePeers
+{
+    /// <summary>The peers folder with node-datachannel installed, or null (after saying why).</summary>
+    public static async Task<string?> LocateAsync()
+    {
+        // The scripts stay in the source tree (bin/Release/net10.0 sits below the project folder that holds peers/).
+        var project = new DirectoryInfo(AppContext.BaseDirectory);
+        while (project is not null && !File.Exists(Path.Combine(project.FullName, "peers", "package.json")))
+        {
+            project = project.Parent;
+        }
+
+        if (project is null)
+        {
+            Console.WriteLine("peers/package.json not found above the benchmark's output folder.");
+            return null;
+        }
+
+        var peers = Path.Combine(project.FullName, "peers");
+        if (!File.Exists(Path.Combine(peers, "node_modules", "node-datachannel", "package.json")))
+        {
+            var (code, output) = await ReferencePeerBenchmark.RunAsync("npm", ["ci", "--prefer-offline", "--no-audit", "--no-fund"], peers, TimeSpan.FromMinutes(5));
+            if (code != 0)
+            {
+                // Inside `unshare -n` there is no registry: install once outside the namespace.
+                Console.WriteLine($"node-datachannel could not be installed (npm ci exit {code}); run `npm ci` in {peers} outside the loopback-only namespace first.");
+                Console.WriteLine(output.Trim());
+                return null;
+            }
+        }
+
+        return peers;
     }
 }

@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Messenger.Contracts.Channels;
+using Messenger.Transport;
+using Messenger.Transport.Ice;
+using Messenger.Transport.Sdp;
+
+namespace Messenger.Benchmarks;
+
+/// <summary>
+/// One side of a two-process transfer, as users run it: <c>Messenger.Benchmarks peer send TOTAL SIZE</c> offers and
+/// sends TOTAL bytes in SIZE-byte messages; <c>peer receive TOTAL</c> answers and hashes what arrives. Signaling is
+/// JSON lines on stdin/stdout, the protocol of <c>peers/ndc-peer.mjs</c> (so either side can be libdatachannel):
+/// out <c>ready</c>, <c>offer</c>/<c>answer</c>, <c>candidate</c>, <c>open</c> (setupMs at the offerer),
+/// <c>result</c>; in <c>start</c> (to the sender), the other side's descriptions and candidates, <c>bye</c>.
+/// </summary>
+internal static class BenchPeer
+{
+    private const long HighWater = 4 * 1024 * 1024;
+    private const long LowWater = 1024 * 1024;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var send = args.Length >= 3 && args[0] == "send";
+        if (!(send || (args.Length >= 2 && args[0] == "receive")))
+        {
+            Console.Error.WriteLine("usage: peer send TOTAL SIZE | peer receive TOTAL");
+            return 2;
+        }
+
+        var total = long.Parse(args[1], CultureInfo.InvariantCulture);
+        var size = send ? int.Parse(args[2], CultureInfo.InvariantCulture) : 0;
+        var output = new Output();
+        var pc = new PeerConnection(new PeerConnectionOptions { Ice = new IceTransportOptions { BindAddress = IPAddress.Loopback, IncludeLoopback = true } });
+        await using var connection = pc;
+        pc.LocalCandidate += (_, candidate) => output.Write(new JsonObject { ["type"] = "candidate", ["candidate"] = candidate?.ToString() ?? "", ["sdpMid"] = "0" });
+        var remoteChannel = new TaskCompletionSource<IDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
+        pc.DataChannel += (_, c) => remoteChannel.TrySetResult(c);
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var bye = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var signaling = Task.Run(() => ReadSignalingAsync(pc, output, start, bye));
+        output.Write(new JsonObject { ["type"] = "ready" });
+        try
+        {
+            if (send)
+            {
+                await start.Task;
+                var clock = Stopwatch.StartNew();
+                var offer = pc.CreateOffer();
+                pc.SetLocalDescription(offer);
+                output.Write(new JsonObject { ["type"] = "offer", ["sdp"] = offer.ToString() });
+                await pc.Connected;
+                var channel = pc.CreateDataChannel("bench");
+                await WaitOpenAsync(channel);
+                output.Write(new JsonObject { ["type"] = "open", ["setupMs"] = clock.Elapsed.TotalMilliseconds });
+                var usage = Usage.Start();
+                var hash = await SendAsync(channel, total, size);
+                // Reported once the receiver has everything, so the CPU time covers the whole transfer.
+                await bye.Task.WaitAsync(TimeSpan.FromMinutes(5));
+                output.Write(usage.Stop(new JsonObject { ["type"] = "result", ["role"] = "send", ["bytes"] = total, ["sha256"] = hash }, total));
+            }
+            else
+            {
+                var channel = await remoteChannel.Task;
+                await WaitOpenAsync(channel);
+                output.Write(new JsonObject { ["type"] = "open" });
+                var usage = Usage.Start();
+                var clock = Stopwatch.StartNew();
+                var (bytes, hash) = await ReceiveAsync(channel, total);
+                var seconds = clock.Elapsed.TotalSeconds;
+                output.Write(usage.Stop(new JsonObject { ["type"] = "result", ["role"] = "receive", ["bytes"] = bytes, ["sha256"] = hash, ["seconds"] = seconds }, bytes));
+            }
+        }
+        catch (Exception e)
+        {
+            output.Write(new JsonObject { ["type"] = "error", ["message"] = e.Message });
+            return 1;
+        }
+
+        _ = signaling;
+        return 0;
+    }
+
+    private static async Task<string> SendAsync(IDataChannel channel, long total, int size)
+    {
+        var payload = RandomNumberGenerator.GetBytes(size);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        channel.BufferedAmountLowThreshold = LowWater;
+        for (long sent = 0; sent < total; sent += size)
+        {
+            while (channel.BufferedAmount > HighWater)
+            {
+                await channel.WaitForBufferedAmountLowAsync();
+            }
+
+            var length = (int)Math.Min(size, total - sent);
+            channel.Send(payload.AsSpan(0, length));
+            hash.AppendData(payload, 0, length);
+        }
+
+        channel.BufferedAmountLowThreshold = 0;
+        while (channel.BufferedAmount > 0)
+        {
+            await channel.WaitForBufferedAmountLowAsync();
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    private static async Task<(long Bytes, string Hash)> ReceiveAsync(IDataChannel channel, long total)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long received = 0;
+        await foreach (var message in channel.ReceiveAllAsync())
+        {
+            hash.AppendData(message.Data.Span);
+            received += message.Data.Length;
+            if (received >= total)
+            {
+                break;
+            }
+        }
+
+        return (received, Convert.ToHexStringLower(hash.GetHashAndReset()));
+    }
+
+    private static async Task ReadSignalingAsync(PeerConnection pc, Output output, TaskCompletionSource start, TaskCompletionSource bye)
+    {
+        while (await Console.In.ReadLineAsync() is { } line)
+        {
+            if (line.Length == 0 || line[0] != '{')
+            {
+                continue;
+            }
+
+            var message = JsonNode.Parse(line)!.AsObject();
+            switch ((string?)message["type"])
+            {
+                case "start":
+                    start.TrySetResult();
+                    break;
+                case "offer":
+                    pc.SetRemoteDescription(SessionDescription.Parse((string)message["sdp"]!, SdpType.Offer));
+                    var answer = pc.CreateAnswer();
+                    pc.SetLocalDescription(answer);
+                    output.Write(new JsonObject { ["type"] = "answer", ["sdp"] = answer.ToString() });
+                    break;
+                case "answer":
+                    pc.SetRemoteDescription(SessionDescription.Parse((string)message["sdp"]!, SdpType.Answer));
+                    break;
+                case "candidate":
+                    var text = (string?)message["candidate"];
+                    pc.AddRemoteCandidate(string.IsNullOrEmpty(text) ? null : IceCandidate.Parse(text.StartsWith("a=", StringComparison.Ordinal) ? text[2..] : text));
+                    break;
+                case "bye":
+                    bye.TrySetResult();
+                    return;
+                default:
+                    break;
+            }
+        }
+
+        bye.TrySetResult();
+    }
+
+    private static async Task WaitOpenAsync(IDataChannel channel)
+    {
+        var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        channel.StateChanged += (_, state) =>
+        {
+            if (state == DataChannelState.Open)
+            {
+                open.TrySetResult();
+            }
+        };
+        if (channel.State != DataChannelState.Open)
+        {
+            await open.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    /// <summary>stdout, one JSON object per line, from any thread.</summary>
+    private sealed class Output
+    {
+        private readonly Lock _gate = new();
+
+        public void Write(JsonObject message)
+        {
+            var line = message.ToJsonString();
+            lock (_gate)
+            {
+                Console.Out.WriteLine(line);
+                Console.Out.Flush();
+            }
+        }
+    }
+
+    /// <summary>CPU time, allocations and gen2 collections of this process over the transfer.</summary>
+    private readonly record struct Usage(TimeSpan Cpu, long Allocated, int Gen2)
+    {
+        public static Usage Start() => new(Process.GetCurrentProcess().TotalProcessorTime, GC.GetTotalAllocatedBytes(precise: true), GC.CollectionCount(2));
+
+        public JsonObject Stop(JsonObject result, long bytes)
+        {
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime - Cpu;
+            result["cpuSeconds"] = cpu.TotalSeconds;
+            result["allocatedBytesPerMB"] = (GC.GetTotalAllocatedBytes(precise: true) - Allocated) / Math.Max(1.0, bytes / 1e6);
+            result["gen2"] = GC.CollectionCount(2) - Gen2;
+            return result;
+        }
+    }
+}

@@ -1,0 +1,244 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace Messenger.Benchmarks;
+
+/// <summary>
+/// Throughput as users run it: sender and receiver each in its own process (<see cref="BenchPeer"/> for Messenger,
+/// <c>peers/ndc-peer.mjs</c> for libdatachannel), every pairing in the same run, so the ratio to libdatachannel is
+/// measured under the same load. The receiver times from channel open to the last byte and hashes everything.
+/// Run inside a loopback-only namespace. PROCESSES_TOTALS (MiB, "64,512"), PROCESSES_SIZES (KiB, "16,64"),
+/// PROCESSES_ROUNDS (3) and PROCESSES_PAIRS ("ldc>ldc,msg>msg,ldc>msg,msg>ldc") narrow a run.
+/// </summary>
+internal static class TwoProcessBenchmark
+{
+    private static readonly TimeSpan RunLimit = TimeSpan.FromMinutes(3);
+
+    public static async Task RunAsync()
+    {
+        var peers = await ReferencePeers.LocateAsync();
+        if (peers is null)
+        {
+            return;
+        }
+
+        var totals = List("PROCESSES_TOTALS", "64,512").Select(t => long.Parse(t, CultureInfo.InvariantCulture) << 20).ToList();
+        var sizes = List("PROCESSES_SIZES", "16,64").Select(s => int.Parse(s, CultureInfo.InvariantCulture) << 10).ToList();
+        var rounds = int.Parse(Environment.GetEnvironmentVariable("PROCESSES_ROUNDS") ?? "3", CultureInfo.InvariantCulture);
+        var pairs = List("PROCESSES_PAIRS", "ldc>ldc,msg>msg,ldc>msg,msg>ldc").Select(p => p.Split('>')).Select(p => (Sender: p[0], Receiver: p[1])).ToList();
+
+        // One unmeasured Messenger run first: the disk cache and the runtime's own files warm up, not our JIT.
+        await RunPairAsync(peers, "msg", "msg", 8L << 20, 64 << 10);
+        var table = new Table("total", "message", "sender > receiver", "MB/s (each round)", "median", "× ldc>ldc", "setup ms (median)", "CPU s/GB send / receive", "alloc B/MB send / receive", "gen2 send / receive", "load");
+        foreach (var total in totals)
+        {
+            foreach (var size in sizes)
+            {
+                var results = pairs.ToDictionary(p => p, _ => new List<PairResult>());
+                for (var round = 0; round < rounds; round++)
+                {
+                    // Interleaved, so a noisy moment hits every pairing alike.
+                    foreach (var pair in pairs)
+                    {
+                        results[pair].Add(await RunPairAsync(peers, pair.Sender, pair.Receiver, total, size));
+                    }
+                }
+
+                var reference = results.TryGetValue(("ldc", "ldc"), out var ldc) ? Median(ldc.Where(r => r.Ok).Select(r => r.MBps)) : double.NaN;
+                foreach (var (pair, list) in results)
+                {
+                    var ok = list.Where(r => r.Ok).ToList();
+                    var median = Median(ok.Select(r => r.MBps));
+                    table.Add(
+                        $"{total >> 20} MiB",
+                        $"{size >> 10} KiB",
+                        $"{Name(pair.Sender)} > {Name(pair.Receiver)}",
+                        string.Join(" ", list.Select(r => r.Ok ? F(r.MBps, "F0") : r.Error)),
+                        F(median, "F0"),
+                        double.IsNaN(reference) ? "" : F(median / reference, "F2") + "×",
+                        F(Median(ok.Select(r => r.SetupMs)), "F0"),
+                        $"{F(Median(ok.Select(r => r.SenderCpu / (total / 1e9))), "F2")} / {F(Median(ok.Select(r => r.ReceiverCpu / (total / 1e9))), "F2")}",
+                        $"{F(Median(ok.Select(r => r.SenderAllocPerMB)), "F0")} / {F(Median(ok.Select(r => r.ReceiverAllocPerMB)), "F0")}",
+                        $"{F(Median(ok.Select(r => r.SenderGen2)), "F0")} / {F(Median(ok.Select(r => r.ReceiverGen2)), "F0")}",
+                        LoadAverage());
+                }
+            }
+        }
+
+        table.Print();
+        Console.WriteLine("msg = Messenger (BenchPeer, Release), ldc = libdatachannel (npm node-datachannel); each peer its own process; '' = not reported by that peer.");
+    }
+
+    private static async Task<PairResult> RunPairAsync(string peers, string sender, string receiver, long total, int size)
+    {
+        using var timeout = new CancellationTokenSource(RunLimit);
+        await using var send = PeerProcess.Start(sender, peers, ["send", total.ToString(CultureInfo.InvariantCulture), size.ToString(CultureInfo.InvariantCulture)]);
+        await using var receive = PeerProcess.Start(receiver, peers, ["receive", total.ToString(CultureInfo.InvariantCulture)]);
+        JsonObject? open = null, sent = null, received = null;
+        var ready = 0;
+        var error = "";
+        async Task PumpAsync(PeerProcess from, PeerProcess to)
+        {
+            await foreach (var message in from.ReadAllAsync(timeout.Token))
+            {
+                switch ((string?)message["type"])
+                {
+                    case "ready" when Interlocked.Increment(ref ready) == 2:
+                        await send.SendAsync(new JsonObject { ["type"] = "start" });
+                        break;
+                    case "offer" or "answer" or "candidate":
+                        await to.SendAsync(message);
+                        break;
+                    case "open" when from == send:
+                        open = message;
+                        break;
+                    case "result" when from == receive:
+                        received = message;
+                        await send.SendAsync(new JsonObject { ["type"] = "bye" });
+                        return;
+                    case "result":
+                        sent = message;
+                        return;
+                    case "error":
+                        error = (string?)message["message"] ?? "error";
+                        await timeout.CancelAsync();
+                        return;
+                    default:
+                        break;
+                }
+            }
+        }
+
+        try
+        {
+            await Task.WhenAll(PumpAsync(send, receive), PumpAsync(receive, send));
+        }
+        catch (OperationCanceledException)
+        {
+            error = error.Length > 0 ? error : "stalled";
+        }
+
+        if (received is null || sent is null || open is null)
+        {
+            return PairResult.Failed(error.Length > 0 ? error : "no result");
+        }
+
+        if ((string?)received["sha256"] != (string?)sent["sha256"] || (long?)received["bytes"] != total)
+        {
+            return PairResult.Failed("SHA-256 differs");
+        }
+
+        return new PairResult(
+            true,
+            "",
+            total / 1e6 / (double)received["seconds"]!,
+            (double?)open["setupMs"] ?? double.NaN,
+            (double?)sent["cpuSeconds"] ?? double.NaN,
+            (double?)received["cpuSeconds"] ?? double.NaN,
+            (double?)sent["allocatedBytesPerMB"] ?? double.NaN,
+            (double?)received["allocatedBytesPerMB"] ?? double.NaN,
+            (double?)sent["gen2"] ?? double.NaN,
+            (double?)received["gen2"] ?? double.NaN);
+    }
+
+    private static string Name(string peer) => peer == "msg" ? "Messenger" : "libdatachannel";
+
+    private static List<string> List(string variable, string fallback) =>
+        [.. (Environment.GetEnvironmentVariable(variable) ?? fallback).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Where(v => !double.IsNaN(v)).Order().ToList();
+        return sorted.Count == 0 ? double.NaN : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static string F(double value, string format) => double.IsNaN(value) ? "" : value.ToString(format, CultureInfo.InvariantCulture);
+
+    internal static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+
+    private sealed record PairResult(bool Ok, string Error, double MBps, double SetupMs, double SenderCpu, double ReceiverCpu, double SenderAllocPerMB, double ReceiverAllocPerMB, double SenderGen2, double ReceiverGen2)
+    {
+        public static PairResult Failed(string error) => new(false, error, 0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
+    }
+}
+
+/// <summary>A benchmark peer child process speaking JSON lines.</summary>
+internal sealed class PeerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+
+    private PeerProcess(Process process) => _process = process;
+
+    /// <summary>"msg" starts this benchmark's own <see cref="BenchPeer"/>; "ldc" the node-datachannel peer.</summary>
+    public static PeerProcess Start(string kind, string peers, string[] arguments)
+    {
+        var start = kind == "msg"
+            ? new ProcessStartInfo("dotnet") { ArgumentList = { typeof(PeerProcess).Assembly.Location, "peer" } }
+            : new ProcessStartInfo("node") { ArgumentList = { Path.Combine(peers, "ndc-peer.mjs") }, WorkingDirectory = peers };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.RedirectStandardInput = true;
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.Environment["DOTNET_TieredPGO"] = Environment.GetEnvironmentVariable("DOTNET_TieredPGO") ?? "1";
+        var process = Process.Start(start)!;
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { Length: > 0 } line)
+            {
+                Console.Error.WriteLine($"[{kind} {arguments[0]}] {line}");
+            }
+        };
+        process.BeginErrorReadLine();
+        return new PeerProcess(process);
+    }
+
+    public async IAsyncEnumerable<JsonObject> ReadAllAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        while (await _process.StandardOutput.ReadLineAsync(cancellationToken) is { } line)
+        {
+            if (line.StartsWith('{'))
+            {
+                yield return JsonNode.Parse(line)!.AsObject();
+            }
+        }
+    }
+
+    public async Task SendAsync(JsonObject message)
+    {
+        await _writeGate.WaitAsync();
+        try
+        {
+            await _process.StandardInput.WriteLineAsync(message.ToJsonString());
+            await _process.StandardInput.FlushAsync();
+        }
+        catch (IOException)
+        {
+            // The peer already exited; its output says why.
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (TimeoutException)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+}
