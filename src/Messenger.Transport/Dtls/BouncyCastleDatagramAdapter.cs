@@ -9,9 +9,47 @@ internal sealed class BouncyCastleDatagramAdapter(IDatagramTransport transport) 
     // is smaller than a full ciphertext datagram; the slack makes a datagram of MaxDatagramSize always fit.
     private const int RecordOverheadSlack = 64;
 
+    private readonly Lock _gate = new();
+    private List<byte[]> _flight = [];
+    private long _highestEpochOne = -1;
+    private bool _capturing = true;
     private volatile bool _closed;
 
     public bool IsClosed => _closed;
+
+    /// <summary>The epoch-1 sequence number after the highest one BouncyCastle wrote (its Finished, retransmissions included).</summary>
+    public ulong NextEpochOneSequence
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (ulong)(_highestEpochOne + 1);
+            }
+        }
+    }
+
+    /// <summary>Copies of the datagrams sent since the last one received: at the end of the handshake, our last flight.</summary>
+    public IReadOnlyList<byte[]> CurrentFlight
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _flight];
+            }
+        }
+    }
+
+    /// <summary>Ends the bookkeeping once the handshake is over.</summary>
+    public void StopCapturing()
+    {
+        lock (_gate)
+        {
+            _capturing = false;
+            _flight = [];
+        }
+    }
 
     public int GetReceiveLimit() => transport.MaxDatagramSize + RecordOverheadSlack;
 
@@ -26,17 +64,40 @@ internal sealed class BouncyCastleDatagramAdapter(IDatagramTransport transport) 
             throw new DatagramTransportClosedException();
         }
 
-        return transport.Receive(buffer, TimeSpan.FromMilliseconds(waitMillis));
+        var received = transport.Receive(buffer, TimeSpan.FromMilliseconds(waitMillis));
+        if (received >= 0)
+        {
+            lock (_gate)
+            {
+                if (_capturing && _flight.Count > 0)
+                {
+                    _flight = [];
+                }
+            }
+        }
+
+        return received;
     }
 
     public void Send(byte[] buf, int off, int len) => Send(buf.AsSpan(off, len));
 
     public void Send(ReadOnlySpan<byte> buffer)
     {
-        if (!_closed)
+        if (_closed)
         {
-            transport.Send(buffer);
+            return;
         }
+
+        lock (_gate)
+        {
+            if (_capturing)
+            {
+                _flight.Add(buffer.ToArray());
+                _highestEpochOne = Math.Max(_highestEpochOne, DtlsHandshake.HighestEpochOneSequence(buffer));
+            }
+        }
+
+        transport.Send(buffer);
     }
 
     /// <summary>BouncyCastle calls this after close_notify or a fatal alert; the path goes with the connection.</summary>

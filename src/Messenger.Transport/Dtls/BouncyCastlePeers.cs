@@ -71,7 +71,7 @@ internal sealed class WebRtcDtlsClient(BcTlsCrypto crypto, DtlsConnectionOptions
 {
     protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
 
-    protected override int[] GetSupportedCipherSuites() => WebRtcDtls.CipherSuites;
+    protected override int[] GetSupportedCipherSuites() => options.CipherSuites ?? WebRtcDtls.CipherSuites;
 
     public override int GetHandshakeTimeoutMillis() => (int)options.HandshakeTimeout.TotalMilliseconds;
 
@@ -85,6 +85,15 @@ internal sealed class WebRtcDtlsClient(BcTlsCrypto crypto, DtlsConnectionOptions
     public override TlsAuthentication GetAuthentication() => new Authentication(this);
 
     internal int SelectedCipherSuite => m_context.SecurityParameters.CipherSuite;
+
+    /// <summary>The record keys, taken while BouncyCastle still holds the master secret (it clears it on return).</summary>
+    internal DtlsRecordKeys? RecordKeys { get; private set; }
+
+    public override void NotifyHandshakeComplete()
+    {
+        base.NotifyHandshakeComplete();
+        RecordKeys = DtlsHandshake.DeriveRecordKeys(m_context, isClient: true, nextWriteSequence: 0);
+    }
 
     /// <summary>The use_srtp profile the server picked (RFC 5764), or null when it ignored the extension.</summary>
     internal int? SrtpProfile { get; private set; }
@@ -131,7 +140,7 @@ internal sealed class WebRtcDtlsServer(BcTlsCrypto crypto, DtlsConnectionOptions
 {
     protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
 
-    protected override int[] GetSupportedCipherSuites() => WebRtcDtls.CipherSuites;
+    protected override int[] GetSupportedCipherSuites() => options.CipherSuites ?? WebRtcDtls.CipherSuites;
 
     public override int GetHandshakeTimeoutMillis() => (int)options.HandshakeTimeout.TotalMilliseconds;
 
@@ -153,6 +162,15 @@ internal sealed class WebRtcDtlsServer(BcTlsCrypto crypto, DtlsConnectionOptions
     public override void NotifyClientCertificate(Certificate clientCertificate) => check.Verify(clientCertificate);
 
     internal int SelectedCipherSuite => m_context.SecurityParameters.CipherSuite;
+
+    /// <summary>The record keys, taken while BouncyCastle still holds the master secret (it clears it on return).</summary>
+    internal DtlsRecordKeys? RecordKeys { get; private set; }
+
+    public override void NotifyHandshakeComplete()
+    {
+        base.NotifyHandshakeComplete();
+        RecordKeys = DtlsHandshake.DeriveRecordKeys(m_context, isClient: false, nextWriteSequence: 0);
+    }
 
     /// <summary>The use_srtp profile we echoed (RFC 5764), or null when the client did not offer one we support.</summary>
     internal int? SrtpProfile { get; private set; }

@@ -1,56 +1,57 @@
-using System.Diagnostics;
-using Org.BouncyCastle.Security;
-using Org.BouncyCastle.Tls;
-using Org.BouncyCastle.Tls.Crypto.Impl.BC;
-
 namespace Messenger.Transport.Dtls;
 
 /// <summary>Receives one decrypted application datagram; the span is valid only during the call.</summary>
 public delegate void DtlsDataHandler(ReadOnlySpan<byte> data);
 
 /// <summary>
-/// A DTLS 1.2 connection (RFC 6347) over an <see cref="IDatagramTransport"/>, with BouncyCastle doing the protocol:
-/// the handshake checks the peer's certificate against its SDP fingerprint, then application datagrams (the SCTP
-/// packets, RFC 8261) go out with <see cref="Send"/> and come in on a receive thread to a handler.
+/// A DTLS 1.2 connection (RFC 6347) over an <see cref="IDatagramTransport"/>, for a path of its own (a test link, a
+/// plain UDP socket): BouncyCastle runs the handshake (<see cref="DtlsHandshake"/>), then <see cref="DtlsRecordLayer"/>
+/// seals what <see cref="Send"/> gets and a receive thread opens what arrives. A peer connection does not use this
+/// class: its one loop drives the record layer itself.
 /// </summary>
 public sealed class DtlsConnection : IDisposable
 {
-    private const int ReceiveWaitMillis = 1000;
+    private static readonly TimeSpan ReceiveWait = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan FinalFlightInterval = TimeSpan.FromMilliseconds(250);
 
-    private readonly DtlsTransport _dtls;
-    private readonly BouncyCastleDatagramAdapter _adapter;
-    private readonly WebRtcTlsCrypto _crypto;
+    private readonly IDatagramTransport _transport;
+    private readonly DtlsHandshakeResult _handshake;
+    private readonly DtlsRecordLayer _records;
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Lock _gate = new();
+    private readonly Lock _sendGate = new();
+    private readonly byte[] _sendBuffer;
     private Thread? _receiveThread;
+    private long _lastFinalFlight;
     private volatile bool _disposed;
 
-    private DtlsConnection(DtlsTransport dtls, BouncyCastleDatagramAdapter adapter, WebRtcTlsCrypto crypto, int cipherSuite, TimeSpan handshakeTime)
+    private DtlsConnection(IDatagramTransport transport, DtlsHandshakeResult handshake)
     {
-        _dtls = dtls;
-        _adapter = adapter;
-        _crypto = crypto;
-        CipherSuiteName = WebRtcDtls.Name(cipherSuite);
-        HandshakeTime = handshakeTime;
-        MaxApplicationDataSize = dtls.GetSendLimit();
+        _transport = transport;
+        _handshake = handshake;
+        _records = new DtlsRecordLayer(handshake.Keys);
+        _sendBuffer = new byte[transport.MaxDatagramSize];
+        MaxApplicationDataSize = transport.MaxDatagramSize - _records.Overhead;
     }
 
     /// <summary>The negotiated suite, e.g. "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256".</summary>
-    public string CipherSuiteName { get; }
+    public string CipherSuiteName => _handshake.CipherSuiteName;
 
-    public TimeSpan HandshakeTime { get; }
+    public TimeSpan HandshakeTime => _handshake.HandshakeTime;
 
     /// <summary>
     /// The use_srtp profile (RFC 5764) the handshake agreed, e.g. 7 = SRTP_AEAD_AES_128_GCM, or null. Unused for data,
     /// but werift fails a connection that negotiated none.
     /// </summary>
-    public int? SrtpProfile { get; private init; }
+    public int? SrtpProfile => _handshake.SrtpProfile;
 
     /// <summary>The largest application datagram one record carries over this path.</summary>
     public int MaxApplicationDataSize { get; }
 
     /// <summary>Completes when the peer closes (close_notify) or we dispose; faults on a fatal alert or transport failure.</summary>
     public Task Closed => _closed.Task;
+
+    /// <summary>BouncyCastle's record layer, kept only so tests can check ours against it.</summary>
+    internal Org.BouncyCastle.Tls.DtlsTransport BouncyCastleTransport => _handshake.BouncyCastleTransport;
 
     /// <summary>
     /// Runs the handshake in <paramref name="options"/>' role over <paramref name="transport"/>, which the connection
@@ -59,83 +60,17 @@ public sealed class DtlsConnection : IDisposable
     /// <exception cref="DtlsFingerprintMismatchException">The peer's certificate does not match its SDP fingerprint.</exception>
     /// <exception cref="DtlsHandshakeTimeoutException">No completed handshake within the handshake timeout.</exception>
     /// <exception cref="DtlsAlertException">The peer aborted, e.g. because our certificate did not match.</exception>
-    public static Task<DtlsConnection> HandshakeAsync(IDatagramTransport transport, DtlsConnectionOptions options, CancellationToken cancellationToken = default)
+    public static async Task<DtlsConnection> HandshakeAsync(IDatagramTransport transport, DtlsConnectionOptions options, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(transport);
-        ArgumentNullException.ThrowIfNull(options);
-
-        // BouncyCastle's handshake blocks in Receive; give it its own thread rather than a pool thread.
-        // The token goes to Handshake only, so a cancelled call still disposes the transport it was given.
-        return Task.Factory.StartNew(
-            () => Handshake(transport, options, cancellationToken),
-            CancellationToken.None,
-            TaskCreationOptions.LongRunning,
-            TaskScheduler.Default);
-    }
-
-    private static DtlsConnection Handshake(IDatagramTransport transport, DtlsConnectionOptions options, CancellationToken cancellationToken)
-    {
-        var crypto = new WebRtcTlsCrypto(new SecureRandom(), options.PlatformAesGcm);
-        var check = new FingerprintCheck(options.RemoteFingerprint);
-        var adapter = new BouncyCastleDatagramAdapter(transport);
-
-        // Cancelling closes the path; the blocked handshake then fails at its next receive.
-        using var cancel = cancellationToken.Register(adapter.Close);
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            DtlsTransport dtls;
-            int suite;
-            int? srtpProfile;
-            if (options.Role == DtlsRole.Client)
-            {
-                var client = new WebRtcDtlsClient(crypto, options, check);
-                dtls = new DtlsClientProtocol().Connect(client, adapter);
-                suite = client.SelectedCipherSuite;
-                srtpProfile = client.SrtpProfile;
-            }
-            else
-            {
-                var server = new WebRtcDtlsServer(crypto, options, check);
-                dtls = new DtlsServerProtocol().Accept(server, adapter);
-                suite = server.SelectedCipherSuite;
-                srtpProfile = server.SrtpProfile;
-            }
-
-            return new DtlsConnection(dtls, adapter, crypto, suite, Stopwatch.GetElapsedTime(started)) { SrtpProfile = srtpProfile };
-        }
-        catch (Exception e) when (e is TlsException or IOException)
-        {
-            adapter.Close();
-            crypto.Dispose();
-            cancellationToken.ThrowIfCancellationRequested();
-            throw Translate(e, check, options);
-        }
-    }
-
-    private static DtlsException Translate(Exception e, FingerprintCheck check, DtlsConnectionOptions options)
-    {
-        if (check.Failed)
-        {
-            return new DtlsFingerprintMismatchException(check.Expected, check.Actual, e);
-        }
-
-        return e switch
-        {
-            TlsTimeoutException => new DtlsHandshakeTimeoutException(
-                $"The DTLS handshake ({options.Role}) did not complete within {options.HandshakeTimeout.TotalSeconds:0.###} s: the peer did not answer.", e),
-            TlsFatalAlertReceived received => new DtlsAlertException(AlertDescription.GetName(received.AlertDescription), received: true, e),
-            TlsFatalAlert raised => new DtlsAlertException(AlertDescription.GetName(raised.AlertDescription), received: false, e),
-            DatagramTransportClosedException => new DtlsException("The datagram transport closed during the DTLS handshake.", e),
-            _ => new DtlsException($"The DTLS handshake failed: {e.Message}", e),
-        };
+        var result = await DtlsHandshake.RunAsync(transport, options, cancellationToken).ConfigureAwait(false);
+        return new DtlsConnection(transport, result);
     }
 
     /// <summary>Starts the receive thread; <paramref name="handler"/> gets every application datagram, in order of arrival.</summary>
     public void StartReceiving(DtlsDataHandler handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        lock (_gate)
+        lock (_closed)
         {
             if (_receiveThread is not null)
             {
@@ -154,19 +89,23 @@ public sealed class DtlsConnection : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (data.Length > MaxApplicationDataSize)
         {
-            // BouncyCastle would fail the whole connection on an oversized record; refuse just this one.
             throw new ArgumentException($"A DTLS record here carries at most {MaxApplicationDataSize} bytes.", nameof(data));
         }
 
-        try
+        lock (_sendGate)
         {
-            _dtls.Send(data);
-        }
-        catch (Exception e) when (e is TlsException or IOException && e is not DtlsException)
-        {
-            var failure = new DtlsException($"Sending on the DTLS connection failed: {e.Message}", e);
-            _closed.TrySetException(failure);
-            throw failure;
+            data.CopyTo(_sendBuffer.AsSpan(_records.PlaintextOffset));
+            var length = _records.Seal(_sendBuffer, data.Length);
+            try
+            {
+                _transport.Send(_sendBuffer.AsSpan(0, length));
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                var failure = new DtlsException($"Sending on the DTLS connection failed: {e.Message}", e);
+                _closed.TrySetException(failure);
+                throw failure;
+            }
         }
     }
 
@@ -176,7 +115,7 @@ public sealed class DtlsConnection : IDisposable
     /// </summary>
     public bool TrySend(ReadOnlySpan<byte> data)
     {
-        if (_disposed || _adapter.IsClosed || _closed.Task.IsCompleted)
+        if (_disposed || _closed.Task.IsCompleted)
         {
             return false;
         }
@@ -194,51 +133,96 @@ public sealed class DtlsConnection : IDisposable
 
     private void ReceiveLoop(DtlsDataHandler handler)
     {
-        var buffer = new byte[_adapter.GetReceiveLimit()];
+        var buffer = new byte[Math.Max(_transport.MaxDatagramSize, 2048)];
         try
         {
             while (!_disposed)
             {
-                var received = _dtls.Receive(buffer, 0, buffer.Length, ReceiveWaitMillis);
-                if (received >= 0)
+                var received = _transport.Receive(buffer, ReceiveWait);
+                if (received < 0)
                 {
-                    Deliver(handler, buffer.AsSpan(0, received));
+                    continue;
                 }
-                else if (_adapter.IsClosed)
+
+                var offset = 0;
+                while (true)
                 {
-                    break; // close_notify received (RFC 5246 §7.2.1), or we closed
+                    var kind = _records.Open(buffer.AsSpan(0, received), ref offset, out var plaintext);
+                    if (kind == DtlsRecordKind.End)
+                    {
+                        break;
+                    }
+
+                    if (!OnRecord(kind, plaintext, handler))
+                    {
+                        return;
+                    }
                 }
             }
 
             _closed.TrySetResult();
         }
-        catch (Exception e) when (e is TlsException or IOException)
+        catch (DatagramTransportClosedException)
         {
-            if (_disposed || e is DatagramTransportClosedException || e.InnerException is DatagramTransportClosedException)
-            {
-                _closed.TrySetResult();
-            }
-            else
-            {
-                _closed.TrySetException(e is TlsFatalAlertReceived alert
-                    ? new DtlsAlertException(AlertDescription.GetName(alert.AlertDescription), received: true, e)
-                    : new DtlsException($"The DTLS connection failed: {e.Message}", e));
-            }
+            _closed.TrySetResult();
+        }
+        catch (IOException e)
+        {
+            _closed.TrySetException(new DtlsException($"The DTLS connection failed: {e.Message}", e));
         }
     }
 
-    private void Deliver(DtlsDataHandler handler, ReadOnlySpan<byte> data)
+    /// <summary>Handles one record; false when the connection is over.</summary>
+    private bool OnRecord(DtlsRecordKind kind, ReadOnlySpan<byte> plaintext, DtlsDataHandler handler)
+    {
+        switch (kind)
+        {
+            case DtlsRecordKind.ApplicationData:
+                return Deliver(handler, plaintext);
+            case DtlsRecordKind.CloseNotify:
+                _closed.TrySetResult();
+                return false;
+            case DtlsRecordKind.FatalAlert:
+                _closed.TrySetException(new DtlsAlertException(Org.BouncyCastle.Tls.AlertDescription.GetName(plaintext[1]), received: true, null));
+                return false;
+            case DtlsRecordKind.HandshakeRetransmission:
+                ResendFinalFlight();
+                return true;
+            default:
+                return true;
+        }
+    }
+
+    // RFC 6347 §4.2.4: the client repeating its last flight means our final flight was lost; send it again, paced.
+    private void ResendFinalFlight()
+    {
+        var now = Environment.TickCount64;
+        if (_handshake.FinalFlight.Count == 0 || now - _lastFinalFlight < FinalFlightInterval.TotalMilliseconds)
+        {
+            return;
+        }
+
+        _lastFinalFlight = now;
+        foreach (var datagram in _handshake.FinalFlight)
+        {
+            _transport.Send(datagram);
+        }
+    }
+
+    private bool Deliver(DtlsDataHandler handler, ReadOnlySpan<byte> data)
     {
         try
         {
             handler(data);
+            return true;
         }
-        catch (Exception e) when (e is not (TlsException or IOException))
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             // A throwing handler must not kill the process from this thread: it ends the connection, visibly.
             _closed.TrySetException(new DtlsException($"The application's receive handler failed: {e.Message}", e));
             _disposed = true;
-            _adapter.Close();
+            _transport.Dispose();
+            return false;
         }
     }
 
@@ -251,23 +235,27 @@ public sealed class DtlsConnection : IDisposable
         }
 
         _disposed = true;
-        try
+        lock (_sendGate)
         {
-            _dtls.Close();
-        }
-        catch (IOException)
-        {
-            // The path may already be gone; close_notify is best effort.
+            try
+            {
+                var length = _records.SealCloseNotify(_sendBuffer);
+                _transport.Send(_sendBuffer.AsSpan(0, length));
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                // The path may already be gone; close_notify is best effort.
+            }
         }
 
-        _adapter.Close();
+        _transport.Dispose();
         _closed.TrySetResult();
-        if (_receiveThread is { } thread && thread != Thread.CurrentThread
-            && !thread.Join(TimeSpan.FromMilliseconds(ReceiveWaitMillis * 2)))
+        if (_receiveThread is { } thread && thread != Thread.CurrentThread && !thread.Join(ReceiveWait * 2))
         {
-            return; // still decrypting: leave the ciphers to the finalizer rather than pull them from under it
+            return; // still opening a record: leave the ciphers to the finalizer rather than pull them from under it
         }
 
-        _crypto.Dispose();
+        _records.Dispose();
+        _handshake.Dispose();
     }
 }

@@ -26,4 +26,7 @@ public sealed record DtlsConnectionOptions
 
     /// <summary>AES-GCM records through the platform's AesGcm; false keeps BouncyCastle's own (tests prove both interoperate).</summary>
     internal bool PlatformAesGcm { get; init; } = true;
+
+    /// <summary>The suites this side offers or accepts, in order; null for <see cref="WebRtcDtls.CipherSuites"/> (tests pin one).</summary>
+    internal int[]? CipherSuites { get; init; }
 }

@@ -13,7 +13,7 @@ public class DtlsException : IOException
     {
     }
 
-    public DtlsException(string message, Exception innerException)
+    public DtlsException(string message, Exception? innerException)
         : base(message, innerException)
     {
     }
@@ -93,7 +93,7 @@ public sealed class DtlsAlertException : DtlsException
     {
     }
 
-    public DtlsAlertException(string alert, bool received, Exception innerException)
+    public DtlsAlertException(string alert, bool received, Exception? innerException)
         : base(received
             ? $"The peer aborted the DTLS connection with alert '{alert}'" + (alert == "bad_certificate" ? " (it rejected our certificate: does its SDP carry our fingerprint?)." : ".")
             : $"The DTLS connection failed locally with alert '{alert}'.", innerException)
