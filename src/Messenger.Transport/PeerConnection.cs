@@ -1,33 +1,45 @@
+using System.Net;
+using System.Threading.Channels;
 using Messenger.Contracts.Channels;
+using Messenger.Transport.Connection;
 using Messenger.Transport.DataChannels;
 using Messenger.Transport.Dtls;
 using Messenger.Transport.Ice;
+using Messenger.Transport.Sctp;
 using Messenger.Transport.Sdp;
+using Messenger.Transport.Stun;
 
 namespace Messenger.Transport;
 
 /// <summary>
 /// A data-channel-only peer connection in the shape of the W3C RTCPeerConnection: offer/answer (JSEP, RFC 8829),
 /// trickled candidates, one UDP socket shared by ICE and DTLS (RFC 7983), DTLS with the SDP fingerprint as the
-/// peer's identity (RFC 8842), and SCTP data channels on top (RFC 8831/8832).
+/// peer's identity (RFC 8842), and SCTP data channels on top (RFC 8831/8832). One loop (<see cref="ConnectionLoop"/>)
+/// owns the socket and drives ICE, the DTLS record layer and SCTP; BouncyCastle's handshake runs on a thread of its own.
 /// </summary>
 public sealed class PeerConnection : IAsyncDisposable
 {
+    private static readonly TimeSpan ShutdownWait = TimeSpan.FromSeconds(5);
+
     private readonly PeerConnectionOptions _options;
     private readonly DtlsCertificate _certificate;
-    private readonly IceTransport _ice;
-    private readonly QueuedDatagramTransport _dtlsPath;
+    private readonly ConnectionLoop _loop;
+    private readonly StunClient _stunClient;
+    private readonly List<IceCandidate> _hostCandidates;
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<IceCandidate> _pendingRemoteCandidates = [];
     private readonly CancellationTokenSource _stop = new();
+    private readonly Channel<Action> _userEvents = Channel.CreateUnbounded<Action>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _userEventPump;
     private SessionDescription? _local;
     private SessionDescription? _remote;
     private bool _remoteApplied;
     private bool _pendingEndOfCandidates;
     private bool _dtlsStarted;
-    private volatile DtlsConnection? _dtls;
-    private volatile DataChannelConnection? _channels;
+    private volatile DataChannelSet? _channels;
+    private volatile IceConnectionState _iceState = IceConnectionState.New;
+    private volatile string? _iceFailure;
     private Task? _background;
     private int _closing;
 
@@ -35,27 +47,26 @@ public sealed class PeerConnection : IAsyncDisposable
     {
         _options = options ?? new PeerConnectionOptions();
         _certificate = _options.Certificate ?? DtlsCertificate.Generate();
-        var (ufrag, pwd) = SessionDescription.NewIceCredentials();
-        _ice = new IceTransport(ufrag, pwd, _options.Ice);
-
-        // Large enough for any datagram on the socket: the DTLS layer decides what fits a record.
-        _dtlsPath = new QueuedDatagramTransport((DatagramSender)(datagram => _ice.Send(datagram)), maxDatagramSize: 1472);
-        _ice.DataReceived += datagram => _dtlsPath.Deliver(datagram);
-        _ice.LocalCandidate += candidate => LocalCandidate?.Invoke(this, candidate);
-        _ice.StateChanged += OnIceStateChanged;
+        (LocalUfrag, LocalPwd) = SessionDescription.NewIceCredentials();
+        _loop = new ConnectionLoop(_options.Ice, new CoreEvents(this));
+        _hostCandidates = HostCandidates.GatherHostCandidates(_loop.LocalEndPoint, _options.Ice.IncludeLoopback);
+        _stunClient = new StunClient((datagram, destination) => _loop.SendFromAnyThread(datagram, destination), _options.Ice.StunClient with { TimeProvider = _options.Ice.TimeProvider });
         _connected.Task.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default); // observed via Connected
+        _userEventPump = Task.Run(PumpUserEventsAsync);
+        _ = WatchLoopAsync();
+        _loop.Start();
     }
 
     public PeerConnectionState ConnectionState { get; private set; } = PeerConnectionState.New;
 
-    public IceConnectionState IceConnectionState => _ice.State;
+    public IceConnectionState IceConnectionState => _iceState;
 
     /// <summary>Datagrams sent in UDP GSO sends and the number of those sends (zero where GSO is off or refused).</summary>
-    internal (long Datagrams, long Sends) SegmentationCounts => _ice.SegmentationCounts;
+    internal (long Datagrams, long Sends) SegmentationCounts => _loop.SegmentationCounts;
 
-    /// <summary>The SCTP sender's congestion window and retransmission counts, for measurements.</summary>
+    /// <summary>The SCTP sender's congestion window and retransmission counts, read racily, for measurements.</summary>
     internal (long CongestionWindow, long RetransmittedChunks, long RetransmissionTimeouts) SctpSenderStatistics =>
-        _channels?.SenderStatistics ?? default;
+        _loop.Core.Association is { } a ? (a.CongestionWindow, a.RetransmittedChunks, a.RetransmissionTimeouts) : default;
 
     /// <summary>What made the connection fail, when <see cref="ConnectionState"/> is Failed.</summary>
     public PeerConnectionException? Error { get; private set; }
@@ -69,6 +80,13 @@ public sealed class PeerConnection : IAsyncDisposable
 
     /// <summary>The peer's a=max-message-size, 64 KiB when absent.</summary>
     public int RemoteMaxMessageSize => _remote?.EffectiveMaxMessageSize ?? SessionDescription.ImpliedMaxMessageSize;
+
+    /// <summary>The local UDP endpoint (what host candidates announce).</summary>
+    internal IPEndPoint LocalEndPoint => _loop.LocalEndPoint;
+
+    private string LocalUfrag { get; }
+
+    private string LocalPwd { get; }
 
     /// <summary>A local candidate to trickle to the peer (RFC 8838); null means end-of-candidates.</summary>
     public event EventHandler<IceCandidate?>? LocalCandidate;
@@ -115,7 +133,7 @@ public sealed class PeerConnection : IAsyncDisposable
             throw new InvalidOperationException("Renegotiation is not supported: the local description is already set.");
         }
 
-        if (description.IceUfrag != _ice.LocalUfrag || description.Fingerprint != _certificate.Fingerprint)
+        if (description.IceUfrag != LocalUfrag || description.Fingerprint != _certificate.Fingerprint)
         {
             throw new ArgumentException("The description was not created by this connection.", nameof(description));
         }
@@ -127,7 +145,25 @@ public sealed class PeerConnection : IAsyncDisposable
 
         _local = description;
         SetState(PeerConnectionState.Connecting);
-        _ice.Start(controlling: description.Type == SdpType.Offer); // RFC 8445 §6.1.1: the offerer is controlling
+
+        // RFC 8445 §6.1.1: the offerer is controlling.
+        var agentOptions = _options.Ice.ConfigureAgent(new IceAgentOptions { Controlling = description.Type == SdpType.Offer, LocalUfrag = LocalUfrag, LocalPwd = LocalPwd });
+        var hosts = _hostCandidates.ToArray();
+        _loop.Post((core, now) => core.StartIce(agentOptions, hosts, now));
+        foreach (var candidate in hosts)
+        {
+            LocalCandidate?.Invoke(this, candidate);
+        }
+
+        if (_options.Ice.StunServer is { } server)
+        {
+            _ = GatherServerReflexiveAsync(server);
+        }
+        else
+        {
+            LocalCandidate?.Invoke(this, null);
+        }
+
         ApplyRemote();
     }
 
@@ -183,11 +219,11 @@ public sealed class PeerConnection : IAsyncDisposable
 
         if (candidate is null)
         {
-            _ice.SetRemoteEndOfCandidates();
+            _loop.Post(static (core, now) => core.WithAgent(static (agent, t) => agent.SetRemoteEndOfCandidates(t), now));
         }
         else
         {
-            _ice.AddRemoteCandidate(candidate);
+            _loop.Post((core, now) => core.WithAgent((agent, t) => agent.AddRemoteCandidate(candidate, t), now));
         }
     }
 
@@ -200,7 +236,9 @@ public sealed class PeerConnection : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(label);
         ThrowIfClosed();
         var channels = _channels ?? throw new InvalidOperationException("Set the local and remote descriptions before creating data channels.");
-        return channels.CreateChannel(label, options);
+        var channel = channels.Create(label, options ?? new DataChannelOptions());
+        _loop.PostOpen(channel);
+        return channel;
     }
 
     /// <summary>Closes the channels (SCTP shutdown), DTLS (close_notify) and the socket.</summary>
@@ -213,21 +251,36 @@ public sealed class PeerConnection : IAsyncDisposable
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
-        if (_channels is { } channels)
+        if (_channels is { } channels && !_loop.Done.IsCompleted)
         {
-            await channels.DisposeAsync().ConfigureAwait(false);
+            _loop.Post(static (core, now) => core.Shutdown(now));
+            try
+            {
+                await channels.Closed.WaitAsync(ShutdownWait).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                _loop.Post(static (core, _) => core.Abort("The connection was closed."));
+            }
         }
 
-        _dtls?.Dispose();
-        _dtlsPath.Dispose();
-        await _ice.DisposeAsync().ConfigureAwait(false);
+        _loop.Post(static (core, now) =>
+        {
+            core.SendCloseNotify();
+            core.AbandonHandshake();
+            core.CloseIce(now);
+        });
+        await _loop.DisposeAsync().ConfigureAwait(false);
         if (_background is { } background)
         {
-            await background.ConfigureAwait(false);
+            await background.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         _connected.TrySetException(new PeerConnectionException("The connection was closed before it connected."));
+        SetIceState(IceConnectionState.Closed);
         SetState(PeerConnectionState.Closed);
+        _userEvents.Writer.TryComplete();
+        await _userEventPump.ConfigureAwait(false);
         _stop.Dispose();
     }
 
@@ -239,14 +292,14 @@ public sealed class PeerConnection : IAsyncDisposable
     private SessionDescription Describe(SdpType type, DtlsSetup setup, string mid, int sctpPort) => new()
     {
         Type = type,
-        IceUfrag = _ice.LocalUfrag,
-        IcePwd = _ice.LocalPwd,
+        IceUfrag = LocalUfrag,
+        IcePwd = LocalPwd,
         Fingerprint = _certificate.Fingerprint,
         Setup = setup,
         Mid = mid,
         SctpPort = sctpPort,
         MaxMessageSize = _options.MaxMessageSize,
-        Candidates = _ice.HostCandidates,
+        Candidates = _hostCandidates,
 
         // With no STUN server, host candidates are all there is: say so inline with a=end-of-candidates (RFC 8838, RFC 8840).
         EndOfCandidates = _options.Ice.StunServer is null,
@@ -262,25 +315,22 @@ public sealed class PeerConnection : IAsyncDisposable
         // Both descriptions fix the DTLS role, hence the stream id parity: channels can be created from now on;
         // SCTP queues their DCEP opens until the association is up (RFC 8832 §6).
         var role = DtlsRoleOf(_local, remote);
-        _channels = new DataChannelConnection(
-            new DataChannelConnectionOptions
-            {
-                Sctp = _options.Sctp,
-                IsDtlsClient = role == DtlsRole.Client,
-                RemoteMaxMessageSize = remote.EffectiveMaxMessageSize,
-                TimeProvider = _options.Ice.TimeProvider,
+        var association = new SctpAssociation(_options.Sctp);
+        var channels = new DataChannelSet(association, _loop, role == DtlsRole.Client, remote.EffectiveMaxMessageSize, _options.Sctp.Streams);
+        var mtu = _options.Sctp.Mtu;
+        _loop.Post((core, _) => core.ConfigureSctp(association, channels, mtu));
+        _channels = channels;
 
-                // One loop turn's packets leave in as few sends as the kernel allows (UDP GSO where available).
-                BeginSendBatch = _ice.BeginBatch,
-                EndSendBatch = _ice.FlushBatch,
-            },
-            packet => SendSctp(_dtls, packet));
-
-        _ice.SetRemoteCredentials(remote.IceUfrag, remote.IcePwd);
-        foreach (var candidate in remote.Candidates)
+        var (ufrag, pwd) = (remote.IceUfrag, remote.IcePwd);
+        var candidates = remote.Candidates.ToArray();
+        _loop.Post((core, now) => core.WithAgent((agent, t) =>
         {
-            _ice.AddRemoteCandidate(candidate);
-        }
+            agent.SetRemoteCredentials(ufrag, pwd, t);
+            foreach (var candidate in candidates)
+            {
+                agent.AddRemoteCandidate(candidate, t);
+            }
+        }, now));
 
         IceCandidate[] pending;
         bool endOfCandidates;
@@ -294,18 +344,49 @@ public sealed class PeerConnection : IAsyncDisposable
 
         foreach (var candidate in pending)
         {
-            _ice.AddRemoteCandidate(candidate);
+            AddRemoteCandidate(candidate);
         }
 
         if (endOfCandidates)
         {
-            _ice.SetRemoteEndOfCandidates();
+            AddRemoteCandidate(null);
         }
     }
 
+    private async Task GatherServerReflexiveAsync(IPEndPoint server)
+    {
+        try
+        {
+            var mapped = await _stunClient.GetMappedAddressAsync(server, _stop.Token).ConfigureAwait(false);
+            var host = _hostCandidates.Find(c => c.EndPoint?.AddressFamily == mapped.AddressFamily);
+            if (host is not null && !(host.Address == mapped.Address.ToString() && host.Port == mapped.Port))
+            {
+                var candidate = new IceCandidate
+                {
+                    Foundation = HostCandidates.Foundation(IceCandidateType.ServerReflexive, IPAddress.Parse(host.Address)),
+                    Priority = IceCandidate.ComputePriority(IceCandidateType.ServerReflexive, 65535),
+                    Address = mapped.Address.ToString(),
+                    Port = mapped.Port,
+                    Type = IceCandidateType.ServerReflexive,
+                    RelatedAddress = host.Address,
+                    RelatedPort = host.Port,
+                };
+                _loop.Post((core, now) => core.WithAgent((agent, t) => agent.AddLocalCandidate(candidate, t), now));
+                LocalCandidate?.Invoke(this, candidate);
+            }
+        }
+        catch (Exception e) when (e is StunTimeoutException or StunErrorResponseException or OperationCanceledException or ObjectDisposedException)
+        {
+            // RFC 8445 §5.1.1.2: a STUN server that does not answer only costs the srflx candidate; host ones remain.
+        }
+
+        LocalCandidate?.Invoke(this, null);
+    }
+
+    // On the loop thread.
     private void OnIceStateChanged(IceConnectionState state)
     {
-        IceConnectionStateChanged?.Invoke(this, state);
+        SetIceState(state);
         switch (state)
         {
             case IceConnectionState.Connected or IceConnectionState.Completed:
@@ -314,7 +395,12 @@ public sealed class PeerConnection : IAsyncDisposable
                     if (!_dtlsStarted && !_stop.IsCancellationRequested)
                     {
                         _dtlsStarted = true;
-                        _background = Task.Run(ConnectDtlsAndSctpAsync);
+
+                        // Handshake datagrams are fed from now on (the early ones first) to BouncyCastle's thread,
+                        // which answers through the socket directly.
+                        var path = new QueuedDatagramTransport((DatagramSender)(datagram => _loop.SendToSelected(datagram)), maxDatagramSize: 1472);
+                        _loop.Core.BeginHandshake(path);
+                        _background = Task.Run(() => ConnectDtlsAndSctpAsync(path));
                     }
                 }
 
@@ -328,47 +414,44 @@ public sealed class PeerConnection : IAsyncDisposable
                 SetState(PeerConnectionState.Disconnected);
                 break;
             case IceConnectionState.Failed:
-                Fail(new PeerConnectionException($"ICE failed: {_ice.FailureReason ?? "no path to the peer"}"));
+                _iceFailure = _loop.Core.Agent?.FailureReason;
+                Fail(new PeerConnectionException($"ICE failed: {_iceFailure ?? "no path to the peer"}"));
                 break;
             default:
                 break;
         }
     }
 
-    private async Task ConnectDtlsAndSctpAsync()
+    private async Task ConnectDtlsAndSctpAsync(QueuedDatagramTransport path)
     {
         var remote = _remote!;
         var role = DtlsRoleOf(_local!, remote);
         var channels = _channels!;
         try
         {
-            var dtls = await DtlsConnection.HandshakeAsync(_dtlsPath, new DtlsConnectionOptions
+            var handshake = await DtlsHandshake.RunAsync(path, new DtlsConnectionOptions
             {
                 Role = role,
                 Certificate = _certificate,
                 RemoteFingerprint = remote.Fingerprint,
                 HandshakeTimeout = _options.DtlsHandshakeTimeout,
             }, _stop.Token).ConfigureAwait(false);
-            _dtls = dtls;
-            dtls.StartReceiving(channels.ReceivePacket);
-            channels.Start();
+            _loop.Post((core, now) => core.CompleteHandshake(handshake, now));
             await channels.Connected.WaitAsync(_options.DtlsHandshakeTimeout, _options.Ice.TimeProvider, _stop.Token).ConfigureAwait(false);
             SetState(PeerConnectionState.Connected);
             _connected.TrySetResult();
-            _ = WatchDtlsAsync(dtls);
-            while (!_stop.IsCancellationRequested)
+            await foreach (var channel in channels.RemoteChannels.ReadAllAsync(_stop.Token).ConfigureAwait(false))
             {
-                var channel = await channels.AcceptChannelAsync(_stop.Token).ConfigureAwait(false);
-                DataChannel?.Invoke(this, channel);
+                RaiseUserEvent(() => DataChannel?.Invoke(this, channel));
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
             // Closed by us.
         }
-        catch (System.Threading.Channels.ChannelClosedException)
+        catch (DataChannelClosedException)
         {
-            // The SCTP association ended; WatchDtlsAsync reports why.
+            // The SCTP association ended before it was up; the DTLS or ICE path says why.
         }
         catch (DtlsFingerprintMismatchException e)
         {
@@ -390,37 +473,31 @@ public sealed class PeerConnection : IAsyncDisposable
         ? (local.Setup == DtlsSetup.Active ? DtlsRole.Client : DtlsRole.Server)
         : (remote.Setup == DtlsSetup.Active ? DtlsRole.Server : DtlsRole.Client);
 
-    private static void SendSctp(DtlsConnection? dtls, ReadOnlySpan<byte> packet)
+    // On the loop thread.
+    private void OnDtlsClosed(DtlsException? error)
     {
-        if (dtls is null)
+        if (error is not null)
         {
-            return; // SCTP only starts once DTLS is up; nothing is lost here
+            Fail(new PeerConnectionException($"The DTLS connection failed: {error.Message}", error));
         }
-
-        try
+        else if (!_stop.IsCancellationRequested)
         {
-            dtls.Send(packet);
-        }
-        catch (Exception e) when (e is DtlsException or ObjectDisposedException)
-        {
-            // The DTLS connection is going away; its Closed task carries the reason, SCTP sees loss.
+            // close_notify from the peer (RFC 5246 §7.2.1): the peer has closed the connection.
+            _loop.Core.Abort("The peer closed the connection.");
+            SetState(PeerConnectionState.Closed);
         }
     }
 
-    private async Task WatchDtlsAsync(DtlsConnection dtls)
+    private async Task WatchLoopAsync()
     {
         try
         {
-            await dtls.Closed.ConfigureAwait(false);
-            if (!_stop.IsCancellationRequested)
-            {
-                // close_notify from the peer (RFC 5246 §7.2.1): the peer has closed the connection.
-                SetState(PeerConnectionState.Closed);
-            }
+            await _loop.Done.ConfigureAwait(false);
         }
-        catch (DtlsException e)
+        catch (Exception e)
         {
-            Fail(new PeerConnectionException($"The DTLS connection failed: {e.Message}", e));
+            Fail(new PeerConnectionException($"The connection's loop failed: {e.GetType().Name}: {e.Message}", e));
+            _channels?.OnAssociationEnded("The connection's loop failed.");
         }
     }
 
@@ -439,9 +516,24 @@ public sealed class PeerConnection : IAsyncDisposable
         // The path or the security layer is gone: close the channels now so readers end and senders get an error
         // instead of waiting on retransmissions that cannot arrive (before the state event: a throwing handler
         // must not leave them open).
-        _channels?.Abort();
+        _loop.Post(static (core, _) =>
+        {
+            core.AbandonHandshake();
+            core.Abort("The connection was aborted.");
+        });
         _connected.TrySetException(error);
         SetState(PeerConnectionState.Failed);
+    }
+
+    private void SetIceState(IceConnectionState state)
+    {
+        if (_iceState == state)
+        {
+            return;
+        }
+
+        _iceState = state;
+        RaiseUserEvent(() => IceConnectionStateChanged?.Invoke(this, state));
     }
 
     private void SetState(PeerConnectionState state)
@@ -456,8 +548,37 @@ public sealed class PeerConnection : IAsyncDisposable
             ConnectionState = state;
         }
 
-        ConnectionStateChanged?.Invoke(this, state);
+        RaiseUserEvent(() => ConnectionStateChanged?.Invoke(this, state));
+    }
+
+    // The application's handlers run in order on a task of their own, never on the loop thread: a slow or throwing
+    // handler must not hold up (or end) the connection.
+    private void RaiseUserEvent(Action raise) => _userEvents.Writer.TryWrite(raise);
+
+    private async Task PumpUserEventsAsync()
+    {
+        await foreach (var raise in _userEvents.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            try
+            {
+                raise();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The application's handler failed; the connection goes on and the next handler still runs.
+                System.Diagnostics.Trace.TraceError($"A PeerConnection event handler threw: {e}");
+            }
+        }
     }
 
     private void ThrowIfClosed() => ObjectDisposedException.ThrowIf(ConnectionState == PeerConnectionState.Closed, this);
+
+    private sealed class CoreEvents(PeerConnection owner) : IConnectionEvents
+    {
+        public void OnIceStateChanged(IceConnectionState state) => owner.OnIceStateChanged(state);
+
+        public void OnDtlsClosed(DtlsException? error) => owner.OnDtlsClosed(error);
+
+        public void OnStunResponse(StunMessage message) => owner._stunClient.HandleResponse(message);
+    }
 }

@@ -118,6 +118,7 @@ internal static class BenchPeer
         {
             hash.AppendData(message.Data.Span);
             received += message.Data.Length;
+            message.Release(); // hands the pooled buffer back: the steady state allocates nothing
             if (received >= total)
             {
                 break;

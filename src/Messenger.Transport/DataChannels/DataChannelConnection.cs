@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Threading.Channels;
-using Messenger.Contracts.Channels;
 using Messenger.Transport.Sctp;
 
 namespace Messenger.Transport.DataChannels;
@@ -30,28 +29,24 @@ public sealed record DataChannelConnectionOptions
 }
 
 /// <summary>
-/// The event loop of one SCTP association and its data channels: every packet, timer tick and user call is posted
-/// to one queue and handled by one consumer, so the association stays a single-threaded pure state machine.
+/// The event loop of one SCTP association and its data channels over any packet sink (a test link, plain UDP, a
+/// <see cref="Dtls.DtlsConnection"/>): every packet, timer tick and user call is posted to one queue and handled by
+/// one consumer, so the association stays a single-threaded pure state machine. A peer connection does not use it:
+/// its own loop drives the association together with ICE and DTLS.
 /// </summary>
-public sealed class DataChannelConnection : IAsyncDisposable
+public sealed class DataChannelConnection : IAsyncDisposable, IDataChannelLoop
 {
     private readonly SctpAssociation _association;
+    private readonly DataChannelSet _set;
     private readonly SctpPacketSink _sink;
     private readonly DataChannelConnectionOptions _options;
     private readonly TimeProvider _time;
     private readonly long _epoch;
     private readonly Channel<LoopWork> _work = Channel.CreateUnbounded<LoopWork>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Channel<SctpDataChannel> _remoteChannels = Channel.CreateUnbounded<SctpDataChannel>();
-    private readonly Dictionary<ushort, SctpDataChannel> _channels = [];
-    private readonly Dictionary<ushort, long> _controlBytes = [];
-    private readonly Lock _channelsGate = new();
     private readonly ITimer _timer;
     private readonly byte[] _packetBuffer;
-    private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _loop;
     private TimeSpan _scheduled = TimeSpan.MaxValue;
-    private int _nextStreamId;
     private long _consumedPending;
 
     private bool _aborted; // on the loop only
@@ -65,34 +60,25 @@ public sealed class DataChannelConnection : IAsyncDisposable
         _time = options.TimeProvider;
         _epoch = _time.GetTimestamp();
         _association = new SctpAssociation(options.Sctp);
+        _set = new DataChannelSet(_association, this, options.IsDtlsClient, options.RemoteMaxMessageSize, options.Sctp.Streams);
         _packetBuffer = new byte[options.Sctp.Mtu];
-        _nextStreamId = options.IsDtlsClient ? 0 : 1;
         _timer = _time.CreateTimer(static state => ((DataChannelConnection)state!).Post(new LoopWork(WorkKind.Timer)), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _loop = Task.Run(RunAsync);
     }
 
     /// <summary>Completes when the SCTP association is established; faults if it fails first.</summary>
-    public Task Connected => _connected.Task;
+    public Task Connected => _set.Connected;
 
     /// <summary>Completes when the association has ended, gracefully or not.</summary>
-    public Task Closed => _closed.Task;
+    public Task Closed => _set.Closed;
 
     /// <summary>Channels the peer opened, in the order their DATA_CHANNEL_OPEN arrived.</summary>
-    public ChannelReader<SctpDataChannel> RemoteChannels => _remoteChannels.Reader;
+    public ChannelReader<SctpDataChannel> RemoteChannels => _set.RemoteChannels;
 
     private TimeSpan Now => _time.GetElapsedTime(_epoch);
 
     /// <summary>Channels not yet fully closed; a closed channel's stream id is free again.</summary>
-    internal int OpenChannelCount
-    {
-        get
-        {
-            lock (_channelsGate)
-            {
-                return _channels.Count;
-            }
-        }
-    }
+    internal int OpenChannelCount => _set.Count;
 
     /// <summary>Congestion window, retransmitted chunks and T3 expiries of the association, read racily (for measurements).</summary>
     internal (long CongestionWindow, long RetransmittedChunks, long RetransmissionTimeouts) SenderStatistics =>
@@ -116,48 +102,20 @@ public sealed class DataChannelConnection : IAsyncDisposable
     public SctpDataChannel CreateChannel(string label, DataChannelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(label);
-        options ??= new DataChannelOptions();
-        if (options.MaxRetransmits is not null && options.MaxPacketLifeTime is not null)
-        {
-            throw new ArgumentException("A channel limits retransmits or lifetime, not both (RFC 8832 §5.1).", nameof(options));
-        }
-
-        SctpDataChannel channel;
-        lock (_channelsGate)
-        {
-            var id = -1;
-            for (var candidate = _nextStreamId; candidate < _options.Sctp.Streams; candidate += 2)
-            {
-                if (!_channels.ContainsKey((ushort)candidate))
-                {
-                    id = candidate;
-                    break;
-                }
-            }
-
-            if (id < 0)
-            {
-                throw new InvalidOperationException("Every stream id of our parity is in use.");
-            }
-
-            _nextStreamId = id + 2;
-            channel = new SctpDataChannel(this, (ushort)id, label, options, _options.RemoteMaxMessageSize);
-            _channels[(ushort)id] = channel;
-        }
-
-        Post(new LoopWork(WorkKind.Open, Channel: channel));
+        var channel = _set.Create(label, options ?? new DataChannelOptions());
+        PostOpen(channel);
         return channel;
     }
 
     /// <summary>Waits for the next channel the peer opens.</summary>
     public ValueTask<SctpDataChannel> AcceptChannelAsync(CancellationToken cancellationToken = default) =>
-        _remoteChannels.Reader.ReadAsync(cancellationToken);
+        _set.RemoteChannels.ReadAsync(cancellationToken);
 
     /// <summary>Shuts the association down gracefully (RFC 9260 §9.2) and waits until it is closed.</summary>
     public async Task CloseAsync(CancellationToken cancellationToken = default)
     {
         Post(new LoopWork(WorkKind.Shutdown));
-        await _closed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _set.Closed.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -183,13 +141,20 @@ public sealed class DataChannelConnection : IAsyncDisposable
         await _timer.DisposeAsync().ConfigureAwait(false);
     }
 
-    internal void PostSend(SctpDataChannel channel, uint ppid, byte[] payload) =>
-        Post(new LoopWork(WorkKind.Send, payload, payload.Length, channel, ppid));
+    void IDataChannelLoop.PostSend(SctpDataChannel channel, uint ppid, OutboundPayload payload)
+    {
+        if (!_work.Writer.TryWrite(new LoopWork(WorkKind.Send, Channel: channel, Ppid: ppid, Payload: payload)))
+        {
+            payload.Release();
+        }
+    }
 
-    internal void PostClose(SctpDataChannel channel) => Post(new LoopWork(WorkKind.Close, Channel: channel));
+    public void PostOpen(SctpDataChannel channel) => Post(new LoopWork(WorkKind.Open, Channel: channel));
+
+    void IDataChannelLoop.PostClose(SctpDataChannel channel) => Post(new LoopWork(WorkKind.Close, Channel: channel));
 
     /// <summary>Called from any thread as the application reads; batched into one loop item at a time.</summary>
-    internal void ReportConsumed(long bytes)
+    void IDataChannelLoop.ReportConsumed(long bytes)
     {
         if (Interlocked.Add(ref _consumedPending, bytes) == bytes)
         {
@@ -235,22 +200,13 @@ public sealed class DataChannelConnection : IAsyncDisposable
 
                 break;
             case WorkKind.Send:
-                SendOnLoop(work.Channel!, work.Ppid, work.Buffer!, now);
+                _set.Send(work.Channel!, work.Ppid, work.Payload, now);
                 break;
             case WorkKind.Open:
-                var open = work.Channel!.Options;
-                var type = (open.MaxRetransmits, open.MaxPacketLifeTime) switch
-                {
-                    (not null, _) => DataChannelType.PartialReliableRexmit,
-                    (_, not null) => DataChannelType.PartialReliableTimed,
-                    _ => DataChannelType.Reliable,
-                };
-                var reliability = (uint)(open.MaxRetransmits ?? (int)(open.MaxPacketLifeTime?.TotalMilliseconds ?? 0));
-                var message = new DcepOpen(open.Ordered ? type : (DataChannelType)((byte)type | 0x80), open.Priority, reliability, work.Channel.Label, open.Protocol);
-                SendControl(work.Channel.StreamId, message.Serialize(), now);
+                _set.Open(work.Channel!, now);
                 break;
             case WorkKind.Close:
-                BeginClose(work.Channel!);
+                _set.Close(work.Channel!);
                 break;
             case WorkKind.Shutdown:
                 if (_association.State is SctpAssociationState.Established)
@@ -263,7 +219,7 @@ public sealed class DataChannelConnection : IAsyncDisposable
                 }
                 else if (_association.State == SctpAssociationState.Closed)
                 {
-                    OnAssociationEnded(null);
+                    OnEnded(null);
                 }
 
                 break;
@@ -276,7 +232,7 @@ public sealed class DataChannelConnection : IAsyncDisposable
                 {
                     // Never started (the failure came before DTLS): no association to abort, but the channels
                     // created meanwhile wait for an open that cannot come.
-                    OnAssociationEnded("The connection was aborted before it was established.");
+                    OnEnded("The connection was aborted before it was established.");
                 }
                 else
                 {
@@ -289,33 +245,6 @@ public sealed class DataChannelConnection : IAsyncDisposable
         }
     }
 
-    private void SendOnLoop(SctpDataChannel channel, uint ppid, byte[] payload, TimeSpan now)
-    {
-        try
-        {
-            _association.Send(channel.StreamId, ppid, payload, channel.SendOptions, now);
-        }
-        catch (InvalidOperationException)
-        {
-            // The association is going away; the message is dropped and no longer counts as buffered.
-            channel.OnBytesSent(payload.Length);
-        }
-    }
-
-    private void SendControl(ushort streamId, byte[] message, TimeSpan now)
-    {
-        // RFC 8832 §6: DCEP messages travel reliably and in order on the channel's own stream.
-        _controlBytes[streamId] = _controlBytes.GetValueOrDefault(streamId) + message.Length;
-        try
-        {
-            _association.Send(streamId, DataChannelPpid.Dcep, message, default, now);
-        }
-        catch (InvalidOperationException)
-        {
-            _controlBytes.Remove(streamId);
-        }
-    }
-
     private void Drain(TimeSpan now)
     {
         _options.BeginSendBatch?.Invoke();
@@ -325,7 +254,14 @@ public sealed class DataChannelConnection : IAsyncDisposable
             {
                 while (_association.TryPollEvent(out var e))
                 {
-                    OnEvent(e, now);
+                    if (e.Kind is SctpEventKind.Closed or SctpEventKind.Aborted)
+                    {
+                        OnEnded(e.Kind == SctpEventKind.Aborted ? e.Reason : null);
+                    }
+                    else
+                    {
+                        _set.OnEvent(e, now);
+                    }
                 }
 
                 var length = _association.PollPacket(_packetBuffer, now);
@@ -358,207 +294,11 @@ public sealed class DataChannelConnection : IAsyncDisposable
         }
     }
 
-    private SctpDataChannel? Find(ushort streamId)
+    private void OnEnded(string? abortReason)
     {
-        lock (_channelsGate)
-        {
-            return _channels.GetValueOrDefault(streamId);
-        }
-    }
-
-    private void OnEvent(SctpEvent e, TimeSpan now)
-    {
-        switch (e.Kind)
-        {
-            case SctpEventKind.Connected:
-                _connected.TrySetResult();
-                break;
-            case SctpEventKind.MessageReceived:
-                OnMessage(e.StreamId, e.PayloadProtocolId, e.Data!, now);
-                break;
-            case SctpEventKind.BufferedAmountDecreased:
-                var bytes = e.Bytes;
-                if (_controlBytes.TryGetValue(e.StreamId, out var control))
-                {
-                    var consumed = Math.Min(control, bytes);
-                    bytes -= consumed;
-                    if (control == consumed)
-                    {
-                        _controlBytes.Remove(e.StreamId);
-                    }
-                    else
-                    {
-                        _controlBytes[e.StreamId] = control - consumed;
-                    }
-                }
-
-                if (bytes > 0)
-                {
-                    Find(e.StreamId)?.OnBytesSent(bytes);
-                }
-
-                break;
-            case SctpEventKind.IncomingStreamsReset:
-                foreach (var id in e.Streams!)
-                {
-                    if (Find(id) is { } channel)
-                    {
-                        // RFC 8831 §6.7: the peer closed its half; close ours too.
-                        channel.IncomingResetDone = true;
-                        channel.TrySetState(DataChannelState.Open, DataChannelState.Closing);
-                        channel.TrySetState(DataChannelState.Connecting, DataChannelState.Closing);
-                        BeginClose(channel);
-                        FinishCloseIfDone(channel);
-                    }
-                }
-
-                break;
-            case SctpEventKind.OutgoingStreamsReset:
-                foreach (var id in e.Streams!)
-                {
-                    if (Find(id) is { } channel)
-                    {
-                        channel.OutgoingResetDone = true;
-                        FinishCloseIfDone(channel);
-                    }
-                }
-
-                break;
-            case SctpEventKind.Closed or SctpEventKind.Aborted:
-                OnAssociationEnded(e.Kind == SctpEventKind.Aborted ? e.Reason : null);
-                break;
-            default:
-                break;
-        }
-    }
-
-    private void OnMessage(ushort streamId, uint ppid, byte[] data, TimeSpan now)
-    {
-        var channel = Find(streamId);
-        var isUserData = ppid is DataChannelPpid.String or DataChannelPpid.Binary or DataChannelPpid.StringEmpty or DataChannelPpid.BinaryEmpty;
-        if (!isUserData || channel is null || channel.State == DataChannelState.Closed)
-        {
-            // Only messages queued for a reader hold the receive window; everything else is consumed here.
-            _association.MarkConsumed(data.Length);
-        }
-
-        switch (ppid)
-        {
-            case DataChannelPpid.Dcep when data.Length > 0 && data[0] == DcepOpen.MessageType:
-                OnOpenRequest(streamId, data, now);
-                return;
-            case DataChannelPpid.Dcep when data.Length == 1 && data[0] == DcepOpen.AckMessageType:
-                channel?.TrySetState(DataChannelState.Connecting, DataChannelState.Open);
-                return;
-            case DataChannelPpid.String or DataChannelPpid.Binary or DataChannelPpid.StringEmpty or DataChannelPpid.BinaryEmpty:
-                if (channel is null || channel.State == DataChannelState.Closed)
-                {
-                    return;
-                }
-
-                // RFC 8832 §6: user data before the ACK means the peer got our OPEN.
-                channel.TrySetState(DataChannelState.Connecting, DataChannelState.Open);
-                var empty = ppid is DataChannelPpid.StringEmpty or DataChannelPpid.BinaryEmpty;
-                channel.Deliver(new DataChannelMessage(empty ? ReadOnlyMemory<byte>.Empty : data, ppid is DataChannelPpid.String or DataChannelPpid.StringEmpty));
-                return;
-            default:
-                return;
-        }
-    }
-
-    private void OnOpenRequest(ushort streamId, byte[] data, TimeSpan now)
-    {
-        DcepOpen open;
-        try
-        {
-            open = DcepOpen.Parse(data);
-        }
-        catch (DcepParseException)
-        {
-            return;
-        }
-
-        SctpDataChannel channel;
-        lock (_channelsGate)
-        {
-            if (_channels.ContainsKey(streamId))
-            {
-                return;
-            }
-
-            var type = (DataChannelType)((byte)open.ChannelType & 0x7F);
-            var options = new DataChannelOptions
-            {
-                Protocol = open.Protocol,
-                Ordered = open.Ordered,
-                Priority = open.Priority,
-                MaxRetransmits = type == DataChannelType.PartialReliableRexmit ? (int)Math.Min(open.ReliabilityParameter, int.MaxValue) : null,
-                MaxPacketLifeTime = type == DataChannelType.PartialReliableTimed ? TimeSpan.FromMilliseconds(open.ReliabilityParameter) : null,
-            };
-            channel = new SctpDataChannel(this, streamId, open.Label, options, _options.RemoteMaxMessageSize);
-            _channels[streamId] = channel;
-        }
-
-        SendControl(streamId, [DcepOpen.AckMessageType], now);
-        channel.TrySetState(DataChannelState.Connecting, DataChannelState.Open);
-        _remoteChannels.Writer.TryWrite(channel);
-    }
-
-    private void BeginClose(SctpDataChannel channel)
-    {
-        if (channel.OutgoingResetRequested)
-        {
-            return;
-        }
-
-        channel.OutgoingResetRequested = true;
-        if (_association.State != SctpAssociationState.Established)
-        {
-            Forget(channel);
-            return;
-        }
-
-        _association.ResetStreams([channel.StreamId]);
-    }
-
-    private void FinishCloseIfDone(SctpDataChannel channel)
-    {
-        if (channel.OutgoingResetDone && channel.IncomingResetDone)
-        {
-            Forget(channel);
-        }
-    }
-
-    private void Forget(SctpDataChannel channel)
-    {
-        lock (_channelsGate)
-        {
-            _channels.Remove(channel.StreamId);
-        }
-
-        _controlBytes.Remove(channel.StreamId);
-        channel.MarkClosed();
-    }
-
-    private void OnAssociationEnded(string? abortReason)
-    {
-        List<SctpDataChannel> all;
-        lock (_channelsGate)
-        {
-            all = [.. _channels.Values];
-            _channels.Clear();
-        }
-
-        foreach (var channel in all)
-        {
-            channel.MarkClosed();
-        }
-
-        _remoteChannels.Writer.TryComplete();
+        _set.OnAssociationEnded(abortReason);
         _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _scheduled = TimeSpan.MaxValue;
-        _connected.TrySetException(new DataChannelClosedException(abortReason ?? "The association closed before it was established."));
-        _closed.TrySetResult();
     }
 
     private enum WorkKind
@@ -574,5 +314,5 @@ public sealed class DataChannelConnection : IAsyncDisposable
         Consumed,
     }
 
-    private readonly record struct LoopWork(WorkKind Kind, byte[]? Buffer = null, int Length = 0, SctpDataChannel? Channel = null, uint Ppid = 0);
+    private readonly record struct LoopWork(WorkKind Kind, byte[]? Buffer = null, int Length = 0, SctpDataChannel? Channel = null, uint Ppid = 0, OutboundPayload Payload = default);
 }

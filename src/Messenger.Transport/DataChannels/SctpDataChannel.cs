@@ -7,13 +7,14 @@ using Messenger.Transport.Sctp;
 namespace Messenger.Transport.DataChannels;
 
 /// <summary>
-/// A WebRTC data channel (RFC 8831) on one SCTP stream. Sends are queued to the owning
-/// <see cref="DataChannelConnection"/>'s event loop; received messages arrive through a
-/// <see cref="System.Threading.Channels.Channel{T}"/>; the buffered-amount wait completes from the loop, never by polling.
+/// A WebRTC data channel (RFC 8831) on one SCTP stream. Sends are queued to the loop that owns the association (a peer
+/// connection's, or a <see cref="DataChannelConnection"/>'s); received messages arrive through a
+/// <see cref="System.Threading.Channels.Channel{T}"/> in pooled buffers the reader may hand back with
+/// <see cref="DataChannelMessage.Release"/>; the buffered-amount wait completes from the loop, never by polling.
 /// </summary>
 public sealed class SctpDataChannel : IDataChannel
 {
-    private readonly DataChannelConnection _connection;
+    private readonly IDataChannelLoop _connection;
     private readonly Channel<DataChannelMessage> _incoming = Channel.CreateUnbounded<DataChannelMessage>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Lock _gate = new();
@@ -25,7 +26,7 @@ public sealed class SctpDataChannel : IDataChannel
     private long _threshold;
     private int _state = (int)DataChannelState.Connecting;
 
-    internal SctpDataChannel(DataChannelConnection connection, ushort streamId, string label, DataChannelOptions options, int maxMessageSize)
+    internal SctpDataChannel(IDataChannelLoop connection, ushort streamId, string label, DataChannelOptions options, int maxMessageSize)
     {
         _connection = connection;
         StreamId = streamId;
@@ -91,7 +92,7 @@ public sealed class SctpDataChannel : IDataChannel
         }
 
         // RFC 8831 §6.6: SCTP cannot carry an empty message, so it travels as one zero byte with its own PPID.
-        var payload = data.IsEmpty ? [0] : data.ToArray();
+        var payload = OutboundPayload.Copy(data.IsEmpty ? [0] : data);
         var ppid = data.IsEmpty
             ? isText ? DataChannelPpid.StringEmpty : DataChannelPpid.BinaryEmpty
             : isText ? DataChannelPpid.String : DataChannelPpid.Binary;
@@ -158,10 +159,15 @@ public sealed class SctpDataChannel : IDataChannel
         return true;
     }
 
-    internal void Deliver(DataChannelMessage message)
+    /// <summary>Queues a received message for the reader, lending it the pooled array.</summary>
+    internal void Deliver(InboundMessage message, bool isText, bool empty)
     {
-        Interlocked.Add(ref _unreadBytes, Math.Max(1, message.Data.Length));
-        _incoming.Writer.TryWrite(message);
+        Interlocked.Add(ref _unreadBytes, message.Length);
+        var data = empty ? ReadOnlyMemory<byte>.Empty : message.Memory;
+        if (!_incoming.Writer.TryWrite(MessageLease.Lend(message, data, isText)))
+        {
+            message.Release(); // closed meanwhile
+        }
     }
 
     internal void OnBytesSent(long bytes)

@@ -461,6 +461,7 @@ public sealed class IceAgent
             _pairs.Add(pair);
         }
 
+        pair.RequestReceived = true;
         var useCandidate = request.UseCandidate && !Controlling;
         if (pair.State == IceCandidatePairState.Succeeded)
         {

@@ -32,6 +32,13 @@ public sealed class IceCandidatePair
 
     public bool Nominated { get; internal set; }
 
+    /// <summary>
+    /// The remote sent us a Binding request on this pair that passed MESSAGE-INTEGRITY with our password: it is the
+    /// peer, so its DTLS may be accepted even before our own check of the pair succeeded (RFC 8445 §7.3.1.4 — browsers
+    /// and libdatachannel send their ClientHello right after their check of us succeeds).
+    /// </summary>
+    public bool RequestReceived { get; internal set; }
+
     /// <summary>The controlled agent saw USE-CANDIDATE before this pair succeeded (RFC 8445 §7.3.1.5).</summary>
     internal bool NominateOnSuccess { get; set; }
 

@@ -63,6 +63,52 @@ internal sealed unsafe partial class UdpSegmentBatch(Socket socket)
         _ended = datagram.Length < _segmentSize; // only the last segment may be shorter
     }
 
+    /// <summary>
+    /// Room for the next datagram at the end of the batch, so it can be built (and encrypted) in place: write at most
+    /// <paramref name="maxLength"/> bytes into it, then <see cref="Commit"/> the length.
+    /// </summary>
+    public Span<byte> Reserve(int maxLength)
+    {
+        if (!Enabled || _length + maxLength > MaxBatchBytes)
+        {
+            Flush();
+        }
+
+        return _buffer.AsSpan(_length, maxLength);
+    }
+
+    /// <summary>Adds the datagram written into the span <see cref="Reserve"/> returned.</summary>
+    public void Commit(int length, SocketAddress destination)
+    {
+        if (!Enabled || length == 0)
+        {
+            if (length > 0)
+            {
+                SendOne(_buffer.AsSpan(_length, length), destination);
+            }
+
+            return;
+        }
+
+        if (_count > 0 && (_ended || length > _segmentSize || _count == MaxSegments || !ReferenceEquals(destination, _destination)))
+        {
+            // It cannot join this run: send the run, then the datagram starts the next one at the front.
+            var start = _length;
+            Flush();
+            _buffer.AsSpan(start, length).CopyTo(_buffer);
+        }
+
+        if (_count == 0)
+        {
+            _segmentSize = length;
+            _destination = destination;
+        }
+
+        _length += length;
+        _count++;
+        _ended = length < _segmentSize;
+    }
+
     public void Flush()
     {
         if (_count == 0)

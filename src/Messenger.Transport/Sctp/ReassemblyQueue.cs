@@ -7,11 +7,11 @@ namespace Messenger.Transport.Sctp;
 /// Turns received DATA chunks into user messages: joins fragments (B/E bits, consecutive TSNs per RFC 9260 §6.9)
 /// and releases ordered messages in SSN order per stream, unordered ones at once (§6.6).
 /// </summary>
-internal sealed class ReassemblyQueue(Action<ushort, uint, byte[]> deliver)
+internal sealed class ReassemblyQueue(Action<ushort, uint, InboundMessage> deliver)
 {
     private readonly Dictionary<uint, Fragment> _fragments = [];
     private readonly Dictionary<ushort, InboundStream> _streams = [];
-    private readonly Action<ushort, uint, byte[]> _deliver = deliver;
+    private readonly Action<ushort, uint, InboundMessage> _deliver = deliver;
 
     /// <summary>Bytes held here: fragments and complete ordered messages waiting for an earlier SSN.</summary>
     public long BufferedBytes { get; private set; }
@@ -44,7 +44,7 @@ internal sealed class ReassemblyQueue(Action<ushort, uint, byte[]> deliver)
         var unordered = (flags & DataChunk.UnorderedFlag) != 0;
         if ((flags & (DataChunk.BeginFlag | DataChunk.EndFlag)) == (DataChunk.BeginFlag | DataChunk.EndFlag))
         {
-            Complete(streamId, ssn, ppid, unordered, payload.ToArray());
+            Complete(streamId, ssn, ppid, unordered, InboundMessage.Copy(payload));
             return;
         }
 
@@ -88,7 +88,7 @@ internal sealed class ReassemblyQueue(Action<ushort, uint, byte[]> deliver)
             total += _fragments[t].Length;
         }
 
-        var message = new byte[total];
+        var message = ArrayPool<byte>.Shared.Rent(Math.Max(1, total));
         var offset = 0;
         var ppid = _fragments[first].Ppid;
         for (var t = first; t != last + 1; t++)
@@ -99,13 +99,13 @@ internal sealed class ReassemblyQueue(Action<ushort, uint, byte[]> deliver)
             Release(t, f);
         }
 
-        Complete(streamId, ssn, ppid, unordered, message);
+        Complete(streamId, ssn, ppid, unordered, new InboundMessage(message, total));
     }
 
     private static bool SameMessage(Fragment f, ushort streamId, ushort ssn, bool unordered) =>
         f.StreamId == streamId && ((f.Flags & DataChunk.UnorderedFlag) != 0) == unordered && (unordered || f.Ssn == ssn);
 
-    private void Complete(ushort streamId, ushort ssn, uint ppid, bool unordered, byte[] message)
+    private void Complete(ushort streamId, ushort ssn, uint ppid, bool unordered, InboundMessage message)
     {
         if (unordered)
         {
@@ -127,6 +127,14 @@ internal sealed class ReassemblyQueue(Action<ushort, uint, byte[]> deliver)
             {
                 BufferedBytes += message.Length;
             }
+            else
+            {
+                message.Release();
+            }
+        }
+        else
+        {
+            message.Release(); // an SSN already delivered or skipped
         }
     }
 
@@ -171,6 +179,7 @@ internal sealed class ReassemblyQueue(Action<ushort, uint, byte[]> deliver)
                     if (stream.Ready.Remove(s, out var dropped))
                     {
                         BufferedBytes -= dropped.Data.Length;
+                        dropped.Data.Release();
                     }
                 }
 
@@ -188,6 +197,7 @@ internal sealed class ReassemblyQueue(Action<ushort, uint, byte[]> deliver)
             foreach (var ready in stream.Ready.Values)
             {
                 BufferedBytes -= ready.Data.Length;
+                ready.Data.Release();
             }
         }
     }
@@ -197,6 +207,14 @@ internal sealed class ReassemblyQueue(Action<ushort, uint, byte[]> deliver)
         foreach (var f in _fragments.Values)
         {
             ArrayPool<byte>.Shared.Return(f.Buffer);
+        }
+
+        foreach (var stream in _streams.Values)
+        {
+            foreach (var ready in stream.Ready.Values)
+            {
+                ready.Data.Release();
+            }
         }
 
         _fragments.Clear();
@@ -228,6 +246,6 @@ internal sealed class ReassemblyQueue(Action<ushort, uint, byte[]> deliver)
     {
         public ushort NextSsn { get; set; }
 
-        public Dictionary<ushort, (uint Ppid, byte[] Data)> Ready { get; } = [];
+        public Dictionary<ushort, (uint Ppid, InboundMessage Data)> Ready { get; } = [];
     }
 }

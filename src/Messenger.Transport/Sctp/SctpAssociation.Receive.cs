@@ -47,10 +47,10 @@ public sealed partial class SctpAssociation
         }
     }
 
-    private void OnMessageReassembled(ushort streamId, uint ppid, byte[] data)
+    private void OnMessageReassembled(ushort streamId, uint ppid, InboundMessage message)
     {
-        _unconsumedBytes += data.Length;
-        _events.Enqueue(new SctpEvent(SctpEventKind.MessageReceived, streamId, ppid, data));
+        _unconsumedBytes += message.Length;
+        _events.Enqueue(new SctpEvent(SctpEventKind.MessageReceived, streamId, ppid, Message: message));
     }
 
     private void OnData(byte flags, ReadOnlySpan<byte> value)

@@ -11,6 +11,11 @@ public sealed partial class SctpAssociation
     private readonly Dictionary<ushort, OutboundStream> _outStreams = [];
     private readonly Queue<OutboundStream> _scheduler = new();
 
+    // Recycled messages and chunks: old objects pointing at old objects, so the steady state allocates nothing and
+    // the GC's card table is not dirtied by young messages hanging off a long-lived queue.
+    private readonly Stack<OutboundMessage> _freeMessages = new();
+    private readonly Stack<OutboundChunk> _freeChunks = new();
+
     private OutboundMessage? _current;
     private OutboundStream? _currentStream;
     private uint _nextTsn;
@@ -60,12 +65,19 @@ public sealed partial class SctpAssociation
     /// Queues a user message on a stream. The association takes ownership of <paramref name="data"/>, which must not be
     /// empty (RFC 9260 §6.2: DATA carries at least one byte).
     /// </summary>
-    public void Send(ushort streamId, uint payloadProtocolId, byte[] data, SctpSendOptions options, TimeSpan now)
+    public void Send(ushort streamId, uint payloadProtocolId, byte[] data, SctpSendOptions options, TimeSpan now) =>
+        Send(streamId, payloadProtocolId, OutboundPayload.Of(data), options, now);
+
+    /// <summary>
+    /// Queues a user message on a stream. The association owns <paramref name="payload"/> from now on and releases it
+    /// once the peer acknowledged all of it (or it was abandoned or dropped); it must hold at least one byte.
+    /// On an exception the caller still owns it.
+    /// </summary>
+    public void Send(ushort streamId, uint payloadProtocolId, OutboundPayload payload, SctpSendOptions options, TimeSpan now)
     {
-        ArgumentNullException.ThrowIfNull(data);
-        if (data.Length == 0)
+        if (payload.Length == 0)
         {
-            throw new ArgumentException("An SCTP message must carry at least one byte.", nameof(data));
+            throw new ArgumentException("An SCTP message must carry at least one byte.", nameof(payload));
         }
 
         if (State is not (SctpAssociationState.Closed or SctpAssociationState.CookieWait or SctpAssociationState.CookieEchoed or SctpAssociationState.Established) || _closedForGood)
@@ -80,9 +92,37 @@ public sealed partial class SctpAssociation
 
         var expiry = options.Lifetime is { } lifetime ? now + lifetime : Never;
         var stream = OutStream(streamId);
-        stream.Queue.Enqueue(new OutboundMessage(streamId, payloadProtocolId, data, options, expiry));
-        QueuedBytes += data.Length;
+        var message = (_freeMessages.TryPop(out var free) ? free : new OutboundMessage()).Init(streamId, payloadProtocolId, payload, options, expiry);
+        stream.Queue.Enqueue(message);
+        QueuedBytes += payload.Length;
         Schedule(stream);
+    }
+
+    /// <summary>A chunk left the outstanding queue: recycle it, and its message when nothing refers to it any more.</summary>
+    private void Recycle(OutboundChunk chunk)
+    {
+        if (chunk == _rttProbe)
+        {
+            _rttProbe = null;
+        }
+
+        var message = chunk.Message;
+        message.LiveChunks--;
+        chunk.Message = null!;
+        _freeChunks.Push(chunk);
+        if (message.IsDone)
+        {
+            RecycleMessage(message);
+        }
+    }
+
+    private void RecycleMessage(OutboundMessage message)
+    {
+        message.ReleasePayload();
+        if (message != _current)
+        {
+            _freeMessages.Push(message);
+        }
     }
 
     private OutboundStream OutStream(ushort id)
@@ -120,6 +160,21 @@ public sealed partial class SctpAssociation
 
     private void DropAllSendState()
     {
+        // Every payload goes back to its owner; the objects are simply dropped (this is no steady state).
+        for (var i = 0; i < _outstanding.Count; i++)
+        {
+            _outstanding[i].Message.ReleasePayload();
+        }
+
+        foreach (var stream in _outStreams.Values)
+        {
+            foreach (var queued in stream.Queue)
+            {
+                queued.ReleasePayload();
+            }
+        }
+
+        _current?.ReleasePayload();
         _outstanding.Clear();
         _retransmitQueue.Clear();
         _rttProbe = null;
@@ -158,7 +213,9 @@ public sealed partial class SctpAssociation
             {
                 // RFC 3758 §3.5: a message whose lifetime ended before it was sent is dropped without a TSN.
                 stream.Queue.Dequeue();
-                DropUnsent(head, head.Data.Length);
+                DropUnsent(head, head.Length);
+                head.Abandoned = true;
+                RecycleMessage(head);
             }
 
             if (!stream.Queue.TryDequeue(out var message))
@@ -203,7 +260,7 @@ public sealed partial class SctpAssociation
                 return offset;
             }
 
-            var remaining = message.Data.Length - message.FragmentedBytes;
+            var remaining = message.Length - message.FragmentedBytes;
             var size = Math.Min(remaining, space);
 
             // Avoid slivers: a fragment smaller than a sensible size waits for the next, emptier packet.
@@ -218,21 +275,20 @@ public sealed partial class SctpAssociation
                 return offset;
             }
 
-            var chunk = new OutboundChunk
-            {
-                Tsn = _nextTsn++,
-                Message = message,
-                Offset = message.FragmentedBytes,
-                Length = size,
-                Flags = (byte)((message.FragmentedBytes == 0 ? DataChunk.BeginFlag : 0) |
-                    (size == remaining ? DataChunk.EndFlag : 0) | (message.Unordered ? DataChunk.UnorderedFlag : 0)),
-            };
+            var chunk = (_freeChunks.TryPop(out var free) ? free : new OutboundChunk()).Init(
+                _nextTsn++,
+                message,
+                message.FragmentedBytes,
+                size,
+                (byte)((message.FragmentedBytes == 0 ? DataChunk.BeginFlag : 0) |
+                    (size == remaining ? DataChunk.EndFlag : 0) | (message.Unordered ? DataChunk.UnorderedFlag : 0)));
             if (message.FragmentedBytes == 0)
             {
                 message.FirstTsn = chunk.Tsn;
             }
 
             message.ChunkCount++;
+            message.LiveChunks++;
             message.FragmentedBytes += size;
             if (size == remaining)
             {
@@ -255,7 +311,7 @@ public sealed partial class SctpAssociation
         BinaryPrimitives.WriteUInt16BigEndian(destination[2..], (ushort)length);
         var m = chunk.Message;
         DataChunk.WriteHeaderFields(destination[4..], chunk.Tsn, m.StreamId, m.Ssn, m.PayloadProtocolId);
-        m.Data.AsSpan(chunk.Offset, chunk.Length).CopyTo(destination[DataChunk.HeaderLength..]);
+        m.Payload.Array.AsSpan(chunk.Offset, chunk.Length).CopyTo(destination[DataChunk.HeaderLength..]);
         var padded = Padding.Align4(length);
         destination[length..padded].Clear();
 
@@ -336,6 +392,7 @@ public sealed partial class SctpAssociation
         }
 
         message.Abandoned = true;
+        message.ReleasePayload(); // nothing of it is sent again
         var first = (int)(message.FirstTsn - (_cumAckPoint + 1));
         for (var i = Math.Max(0, first); i < first + message.ChunkCount && i < _outstanding.Count; i++)
         {
@@ -363,15 +420,11 @@ public sealed partial class SctpAssociation
         {
             // The receiver holds the first fragments and would wait for the end forever. Give the missing end a TSN
             // that is abandoned at birth, so the FORWARD-TSN moves past it and names this SSN (RFC 3758 §3.5 A3).
-            var end = new OutboundChunk
-            {
-                Tsn = _nextTsn++,
-                Message = message,
-                Offset = message.FragmentedBytes,
-                Flags = (byte)(DataChunk.EndFlag | (message.Unordered ? DataChunk.UnorderedFlag : 0)),
-                Abandoned = true,
-            };
+            var end = (_freeChunks.TryPop(out var free) ? free : new OutboundChunk()).Init(
+                _nextTsn++, message, message.FragmentedBytes, 0, (byte)(DataChunk.EndFlag | (message.Unordered ? DataChunk.UnorderedFlag : 0)));
+            end.Abandoned = true;
             message.ChunkCount++;
+            message.LiveChunks++;
             _outstanding.PushBack(end);
             if (_t3 == Never)
             {
@@ -379,7 +432,7 @@ public sealed partial class SctpAssociation
             }
 
             _current = null;
-            DropUnsent(message, message.Data.Length - message.FragmentedBytes);
+            DropUnsent(message, message.Length - message.FragmentedBytes);
             if (_currentStream is not null)
             {
                 Schedule(_currentStream);
@@ -503,6 +556,7 @@ public sealed partial class SctpAssociation
         {
             var chunk = _outstanding.PopFront();
             newlyAcked += Acknowledge(chunk, ref rttSample, now);
+            Recycle(chunk);
         }
 
         _cumAckPoint = cumulative;

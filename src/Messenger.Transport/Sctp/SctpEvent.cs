@@ -31,12 +31,15 @@ public enum SctpEventKind
     ErrorReceived,
 }
 
-/// <summary>One event; which fields are set depends on <see cref="Kind"/>.</summary>
+/// <summary>
+/// One event; which fields are set depends on <see cref="Kind"/>. A <see cref="SctpEventKind.MessageReceived"/> event's
+/// <see cref="Message"/> is in a pooled array: the owner releases it once the message has been read.
+/// </summary>
 public readonly record struct SctpEvent(
     SctpEventKind Kind,
     ushort StreamId = 0,
     uint PayloadProtocolId = 0,
-    byte[]? Data = null,
+    InboundMessage Message = default,
     ushort[]? Streams = null,
     long Bytes = 0,
     string? Reason = null);

@@ -76,8 +76,9 @@ function startSending() {
     const payload = randomFillSync(Buffer.alloc(size));
     const hash = createHash('sha256');
     let sent = 0;
-    const high = 4 * 1024 * 1024;
-    channel.setBufferedAmountLowThreshold(1024 * 1024);
+    // The same watermarks as BenchPeer.cs; NDC_HIGH/NDC_LOW (bytes) let a run look for libdatachannel's best.
+    const high = Number(process.env.NDC_HIGH ?? 4 * 1024 * 1024);
+    channel.setBufferedAmountLowThreshold(Number(process.env.NDC_LOW ?? 1024 * 1024));
     const pump = () => {
       while (sent < total && channel.bufferedAmount() <= high) {
         const length = Math.min(size, total - sent);

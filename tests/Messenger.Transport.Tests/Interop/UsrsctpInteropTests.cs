@@ -108,9 +108,10 @@ public class UsrsctpInteropTests(ITestOutputHelper output)
                 {
                     case SctpEventKind.MessageReceived:
                         messages++;
-                        bytes += e.Data!.Length;
-                        wrongLength += e.Data.Length == MessageLength ? 0 : 1;
-                        driver.Association.MarkConsumed(e.Data.Length);
+                        bytes += e.Message.Length;
+                        wrongLength += e.Message.Length == MessageLength ? 0 : 1;
+                        driver.Association.MarkConsumed(e.Message.Length);
+                        e.Message.Release();
                         break;
                     case SctpEventKind.Connected:
                         clock.Start();

@@ -42,19 +42,21 @@ public sealed class SimulatedPeer(string name, SctpAssociationOptions options)
     {
         if (e.Kind == SctpEventKind.MessageReceived)
         {
+            var data = e.Message.ToArray();
+            e.Message.Release();
             if (ConsumeAtOnce)
             {
-                Association.MarkConsumed(e.Data!.Length);
+                Association.MarkConsumed(data.Length);
             }
 
             ReceivedCount++;
-            OnMessage?.Invoke(e.Data!);
+            OnMessage?.Invoke(data);
             if (KeepMessages)
             {
                 ReceivedPpids.Add(e.PayloadProtocolId);
             }
 
-            ReceivedBytes += e.Data!.Length;
+            ReceivedBytes += data.Length;
             if (KeepMessages)
             {
                 if (!Received.TryGetValue(e.StreamId, out var list))
@@ -63,7 +65,7 @@ public sealed class SimulatedPeer(string name, SctpAssociationOptions options)
                     Received[e.StreamId] = list;
                 }
 
-                list.Add(e.Data);
+                list.Add(data);
             }
 
             return;
