@@ -86,7 +86,13 @@ internal static class ReferencePeers
     /// <summary>The peers folder with node-datachannel installed, or null (after saying why).</summary>
     public static async Task<string?> LocateAsync()
     {
-        // The scripts stay in the source tree (bin/Release/net10.0 sits below the project folder that holds peers/).
+        // The scripts stay in the source tree (bin/Release/net10.0 sits below the project folder that holds peers/);
+        // a published copy elsewhere names the folder in BENCHMARK_PEERS.
+        if (Environment.GetEnvironmentVariable("BENCHMARK_PEERS") is { Length: > 0 } named)
+        {
+            return Directory.Exists(Path.Combine(named, "node_modules", "node-datachannel")) ? named : null;
+        }
+
         var project = new DirectoryInfo(AppContext.BaseDirectory);
         while (project is not null && !File.Exists(Path.Combine(project.FullName, "peers", "package.json")))
         {

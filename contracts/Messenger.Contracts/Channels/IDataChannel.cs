@@ -38,6 +38,29 @@ public interface IDataChannel : IAsyncDisposable
     /// <exception cref="ArgumentException">The message is larger than <see cref="MaxMessageSize"/>.</exception>
     void Send(ReadOnlySpan<byte> data);
 
+    /// <summary>
+    /// Queues a binary message whose bytes are the first <paramref name="length"/> of <paramref name="rentedArray"/>,
+    /// an array rented from <see cref="System.Buffers.ArrayPool{T}.Shared"/>: the channel takes the array (no copy)
+    /// and returns it to the pool once it no longer needs it, also when this call throws. Contracts 1.2; the default
+    /// copies through <see cref="Send"/>.
+    /// </summary>
+    /// <param name="rentedArray">The pooled array; the caller must not touch it after the call.</param>
+    /// <param name="length">The message length; at most <see cref="MaxMessageSize"/>.</param>
+    /// <exception cref="DataChannelClosedException">The channel is not open.</exception>
+    /// <exception cref="ArgumentException">The message is larger than <see cref="MaxMessageSize"/>.</exception>
+    void SendPooled(byte[] rentedArray, int length)
+    {
+        ArgumentNullException.ThrowIfNull(rentedArray);
+        try
+        {
+            Send(rentedArray.AsSpan(0, length));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rentedArray);
+        }
+    }
+
     /// <summary>Queues a UTF-8 text message.</summary>
     /// <param name="text">The message; its UTF-8 form must fit <see cref="MaxMessageSize"/>.</param>
     /// <exception cref="DataChannelClosedException">The channel is not open.</exception>

@@ -18,7 +18,10 @@ public interface IFrameHandler
     /// </summary>
     /// <param name="session">The session the frame came from; use it to reply.</param>
     /// <param name="kind">The frame's kind, one of <see cref="Kinds"/>.</param>
-    /// <param name="body">The frame body: exactly one MessagePack object, still untrusted.</param>
+    /// <param name="body">
+    /// The frame body: exactly one MessagePack object, still untrusted. It lives in a buffer the transport lends and
+    /// reuses once the returned task completes: copy what you keep beyond that.
+    /// </param>
     /// <param name="cancellationToken">Cancelled when the session ends.</param>
     /// <returns>A task that completes when the frame is handled.</returns>
     ValueTask HandleFrameAsync(IPeerSession session, FrameKind kind, ReadOnlyMemory<byte> body, CancellationToken cancellationToken);

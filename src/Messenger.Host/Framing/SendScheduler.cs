@@ -175,7 +175,11 @@ internal sealed class SendScheduler : IAsyncDisposable
     {
         try
         {
-            _channel.Send(frame.Bytes);
+            // The encoded frame's pooled array goes to the channel as it is: no second copy.
+            if (frame.TakeBuffer() is { } buffer)
+            {
+                _channel.SendPooled(buffer, frame.Length);
+            }
         }
         catch (Exception ex) when (ex is DataChannelClosedException or ObjectDisposedException)
         {
@@ -354,6 +358,9 @@ internal sealed class SendScheduler : IAsyncDisposable
                 ? reason
                 : new DataChannelClosedException("The session has ended.", reason));
         }
+
+        /// <summary>Hands the encoded frame's pooled array over (the channel returns it); null when already returned.</summary>
+        public byte[]? TakeBuffer() => Interlocked.Exchange(ref _buffer, null);
 
         public void ReturnBuffer()
         {

@@ -96,7 +96,15 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
         {
             await foreach (var message in _channel.ReceiveAllAsync(linked.Token).ConfigureAwait(false))
             {
-                await DispatchAsync(message, linked.Token).ConfigureAwait(false);
+                try
+                {
+                    await DispatchAsync(message, linked.Token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    // The handler is done with the body: the transport may reuse its buffer.
+                    message.Release();
+                }
             }
         }
         catch (OperationCanceledException) when (linked.IsCancellationRequested)

@@ -17,6 +17,7 @@ namespace Messenger.Transport.Connection;
 internal sealed class ConnectionLoop : IConnectionSocket, IDataChannelLoop, IAsyncDisposable
 {
     private const byte WakeByte = 0xFF; // RFC 7983 assigns 255 to nothing: the core drops it unread
+    private static readonly TimeSpan MaxWait = TimeSpan.FromHours(1);
 
     private readonly Socket _socket;
     private readonly UdpReceiveBatch _receive;
@@ -286,16 +287,19 @@ internal sealed class ConnectionLoop : IConnectionSocket, IDataChannelLoop, IAsy
         if (!_systemTime)
         {
             // A test's clock: its timer wakes us; re-armed only when the deadline moves earlier (a late one is harmless).
-            if (deadline < _armed || _armed <= Now)
+            var current = Now;
+            if (deadline < _armed || _armed <= current)
             {
                 _armed = deadline;
-                _timer!.Change(deadline == TimeSpan.MaxValue ? Timeout.InfiniteTimeSpan : Max(deadline - Now, TimeSpan.FromMilliseconds(1)), Timeout.InfiniteTimeSpan);
+                _timer!.Change(deadline == TimeSpan.MaxValue || deadline - current > MaxWait ? Timeout.InfiniteTimeSpan : Max(deadline - current, TimeSpan.FromMilliseconds(1)), Timeout.InfiniteTimeSpan);
             }
 
             return Timeout.InfiniteTimeSpan;
         }
 
-        return deadline == TimeSpan.MaxValue ? Timeout.InfiniteTimeSpan : Max(deadline - Now, TimeSpan.Zero);
+        // A deadline past an hour (or none) waits for a wake-up: the core's far deadlines need no precision.
+        var now = Now;
+        return deadline == TimeSpan.MaxValue || deadline - now > MaxWait ? Timeout.InfiniteTimeSpan : Max(deadline - now, TimeSpan.Zero);
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;

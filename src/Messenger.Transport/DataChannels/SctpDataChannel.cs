@@ -72,6 +72,29 @@ public sealed class SctpDataChannel : IDataChannel
 
     public void Send(ReadOnlySpan<byte> data) => Enqueue(data, isText: false);
 
+    /// <summary>Queues a pooled array as one binary message without copying it; SCTP returns it once acknowledged.</summary>
+    public void SendPooled(byte[] rentedArray, int length)
+    {
+        ArgumentNullException.ThrowIfNull(rentedArray);
+        if (length <= 0 || State != DataChannelState.Open || length > MaxMessageSize)
+        {
+            // Empty messages take the special PPID path; errors still hand the array back.
+            try
+            {
+                Send(rentedArray.AsSpan(0, Math.Max(0, length)));
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rentedArray);
+            }
+
+            return;
+        }
+
+        Interlocked.Add(ref _bufferedAmount, length);
+        _connection.PostSend(this, DataChannelPpid.Binary, OutboundPayload.Rented(rentedArray, length));
+    }
+
     public void SendText(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
