@@ -54,7 +54,7 @@ internal sealed class ConnectionLoop : IConnectionSocket, IDataChannelLoop, IAsy
         _wakeEndPoint = new IPEndPoint(
             LocalEndPoint.Address.Equals(IPAddress.Any) ? IPAddress.Loopback : LocalEndPoint.Address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : LocalEndPoint.Address,
             LocalEndPoint.Port);
-        _receive = new UdpReceiveBatch(_socket);
+        _receive = new UdpReceiveBatch(_socket, options.BatchedReceive);
         _gso = options.UdpSegmentationOffload && UdpSegmentBatch.IsPlatformSupported ? new UdpSegmentBatch(_socket) : null;
         _single = GC.AllocateUninitializedArray<byte>(65536, pinned: true);
         Core = new ConnectionCore(this, events);

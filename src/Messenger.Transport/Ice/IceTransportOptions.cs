@@ -26,8 +26,14 @@ public sealed record IceTransportOptions
     public int SocketBufferSize { get; init; } = 4 * 1024 * 1024;
 
     /// <summary>
-    /// Send the datagrams of one batch (<see cref="IceTransport.BeginBatch"/>) with UDP GSO where Linux offers it;
-    /// the datagrams on the wire are the same. Off, or refused by the kernel: one send per datagram.
+    /// Send the datagrams one loop turn produced with UDP GSO where Linux offers it; the datagrams on the wire are the
+    /// same. Off, or refused by the kernel: one send per datagram.
     /// </summary>
     public bool UdpSegmentationOffload { get; init; } = true;
+
+    /// <summary>
+    /// Receive with recvmmsg and UDP GRO where 64-bit Linux offers them (a burst in a syscall or two). Off, or refused:
+    /// one receive per datagram, the portable path every platform takes.
+    /// </summary>
+    public bool BatchedReceive { get; init; } = true;
 }

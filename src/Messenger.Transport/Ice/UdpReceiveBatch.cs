@@ -36,11 +36,12 @@ internal sealed unsafe partial class UdpReceiveBatch : IDisposable
     private readonly int[] _nameLengths = new int[Capacity];
     private TimeSpan _timeout = TimeSpan.MinValue;
     private int _count;
-    private bool _native64 = UdpSegmentBatch.IsPlatformSupported;
+    private bool _native64;
 
-    public UdpReceiveBatch(Socket socket)
+    public UdpReceiveBatch(Socket socket, bool batched = true)
     {
         _socket = socket;
+        _native64 = batched && UdpSegmentBatch.IsPlatformSupported;
         _buffers = GC.AllocateUninitializedArray<byte>(BufferSize * Capacity, pinned: true);
         _buffersHandle = GCHandle.Alloc(_buffers, GCHandleType.Pinned);
         _buffersPointer = (byte*)_buffersHandle.AddrOfPinnedObject();

@@ -165,6 +165,8 @@ public sealed class SignalingClient : IAsyncDisposable
 
         if (line is null)
         {
+            // Cancelling closes the connection, which the reader may see as a plain end of stream.
+            cancellationToken.ThrowIfCancellationRequested();
             return null;
         }
 
