@@ -57,7 +57,7 @@ internal static class BenchPeer
                 await WaitOpenAsync(channel);
                 output.Write(new JsonObject { ["type"] = "open", ["setupMs"] = clock.Elapsed.TotalMilliseconds });
                 var usage = Usage.Start();
-                var hash = await SendAsync(channel, total, size);
+                var hash = await SendAsync(channel, total, size, usage);
                 // Reported once the receiver has everything, so the CPU time covers the whole transfer.
                 await bye.Task.WaitAsync(TimeSpan.FromMinutes(5));
                 output.Write(usage.Stop(new JsonObject { ["type"] = "result", ["role"] = "send", ["bytes"] = total, ["sha256"] = hash }, total));
@@ -69,7 +69,7 @@ internal static class BenchPeer
                 output.Write(new JsonObject { ["type"] = "open" });
                 var usage = Usage.Start();
                 var clock = Stopwatch.StartNew();
-                var (bytes, hash) = await ReceiveAsync(channel, total);
+                var (bytes, hash) = await ReceiveAsync(channel, total, usage);
                 var seconds = clock.Elapsed.TotalSeconds;
                 output.Write(usage.Stop(new JsonObject { ["type"] = "result", ["role"] = "receive", ["bytes"] = bytes, ["sha256"] = hash, ["seconds"] = seconds }, bytes));
             }
@@ -84,7 +84,7 @@ internal static class BenchPeer
         return 0;
     }
 
-    private static async Task<string> SendAsync(IDataChannel channel, long total, int size)
+    private static async Task<string> SendAsync(IDataChannel channel, long total, int size, Usage usage)
     {
         var payload = RandomNumberGenerator.GetBytes(size);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -99,6 +99,10 @@ internal static class BenchPeer
             var length = (int)Math.Min(size, total - sent);
             channel.Send(payload.AsSpan(0, length));
             hash.AppendData(payload, 0, length);
+            if (sent >= total / 2)
+            {
+                usage.Halfway(sent);
+            }
         }
 
         channel.BufferedAmountLowThreshold = 0;
@@ -110,7 +114,7 @@ internal static class BenchPeer
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
-    private static async Task<(long Bytes, string Hash)> ReceiveAsync(IDataChannel channel, long total)
+    private static async Task<(long Bytes, string Hash)> ReceiveAsync(IDataChannel channel, long total, Usage usage)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long received = 0;
@@ -119,6 +123,11 @@ internal static class BenchPeer
             hash.AppendData(message.Data.Span);
             received += message.Data.Length;
             message.Release(); // hands the pooled buffer back: the steady state allocates nothing
+            if (received >= total / 2)
+            {
+                usage.Halfway(received);
+            }
+
             if (received >= total)
             {
                 break;
@@ -199,17 +208,38 @@ internal static class BenchPeer
         }
     }
 
-    /// <summary>CPU time, allocations and gen2 collections of this process over the transfer.</summary>
-    private readonly record struct Usage(TimeSpan Cpu, long Allocated, int Gen2)
+    /// <summary>
+    /// CPU time, allocations and gen2 collections of this process over the transfer; allocations also over its second
+    /// half alone (<see cref="Halfway"/>), the steady state once connection set-up and JIT are behind.
+    /// </summary>
+    private sealed class Usage(TimeSpan cpu, long allocated, int gen2)
     {
+        private long _halfwayAllocated = -1;
+        private long _halfwayBytes;
+
         public static Usage Start() => new(Process.GetCurrentProcess().TotalProcessorTime, GC.GetTotalAllocatedBytes(precise: true), GC.CollectionCount(2));
+
+        /// <summary>Called once, when half the bytes have moved.</summary>
+        public void Halfway(long bytes)
+        {
+            if (_halfwayAllocated < 0)
+            {
+                _halfwayAllocated = GC.GetTotalAllocatedBytes(precise: true);
+                _halfwayBytes = bytes;
+            }
+        }
 
         public JsonObject Stop(JsonObject result, long bytes)
         {
-            var cpu = Process.GetCurrentProcess().TotalProcessorTime - Cpu;
-            result["cpuSeconds"] = cpu.TotalSeconds;
-            result["allocatedBytesPerMB"] = (GC.GetTotalAllocatedBytes(precise: true) - Allocated) / Math.Max(1.0, bytes / 1e6);
-            result["gen2"] = GC.CollectionCount(2) - Gen2;
+            var now = GC.GetTotalAllocatedBytes(precise: true);
+            result["cpuSeconds"] = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+            result["allocatedBytesPerMB"] = (now - allocated) / Math.Max(1.0, bytes / 1e6);
+            if (_halfwayAllocated >= 0 && bytes > _halfwayBytes)
+            {
+                result["steadyAllocatedBytesPerMB"] = (now - _halfwayAllocated) / ((bytes - _halfwayBytes) / 1e6);
+            }
+
+            result["gen2"] = GC.CollectionCount(2) - gen2;
             return result;
         }
     }

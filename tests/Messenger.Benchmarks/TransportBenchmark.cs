@@ -148,6 +148,7 @@ internal static class TransportBenchmark
                 {
                     hash.AppendData(message.Data.Span);
                     bytes += message.Data.Length;
+                    message.Release();
                     if (bytes >= total)
                     {
                         break;

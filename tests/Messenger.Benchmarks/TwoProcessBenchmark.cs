@@ -30,7 +30,7 @@ internal static class TwoProcessBenchmark
 
         // One unmeasured Messenger run first: the disk cache and the runtime's own files warm up, not our JIT.
         await RunPairAsync(peers, "msg", "msg", 8L << 20, 64 << 10);
-        var table = new Table("total", "message", "sender > receiver", "MB/s (each round)", "median", "× ldc>ldc", "setup ms (median)", "CPU s/GB send / receive", "alloc B/MB send / receive", "gen2 send / receive", "load");
+        var table = new Table("total", "message", "sender > receiver", "MB/s (each round)", "median", "× ldc>ldc", "setup ms (median)", "CPU s/GB send / receive", "alloc B/MB send / receive (whole run)", "steady alloc B/MB send / receive (2nd half)", "gen2 send / receive", "load");
         foreach (var total in totals)
         {
             foreach (var size in sizes)
@@ -60,6 +60,7 @@ internal static class TwoProcessBenchmark
                         F(Median(ok.Select(r => r.SetupMs)), "F0"),
                         $"{F(Median(ok.Select(r => r.SenderCpu / (total / 1e9))), "F2")} / {F(Median(ok.Select(r => r.ReceiverCpu / (total / 1e9))), "F2")}",
                         $"{F(Median(ok.Select(r => r.SenderAllocPerMB)), "F0")} / {F(Median(ok.Select(r => r.ReceiverAllocPerMB)), "F0")}",
+                        $"{F(Median(ok.Select(r => r.SenderSteadyAllocPerMB)), "F0")} / {F(Median(ok.Select(r => r.ReceiverSteadyAllocPerMB)), "F0")}",
                         $"{F(Median(ok.Select(r => r.SenderGen2)), "F0")} / {F(Median(ok.Select(r => r.ReceiverGen2)), "F0")}",
                         LoadAverage());
                 }
@@ -138,6 +139,8 @@ internal static class TwoProcessBenchmark
             (double?)received["cpuSeconds"] ?? double.NaN,
             (double?)sent["allocatedBytesPerMB"] ?? double.NaN,
             (double?)received["allocatedBytesPerMB"] ?? double.NaN,
+            (double?)sent["steadyAllocatedBytesPerMB"] ?? double.NaN,
+            (double?)received["steadyAllocatedBytesPerMB"] ?? double.NaN,
             (double?)sent["gen2"] ?? double.NaN,
             (double?)received["gen2"] ?? double.NaN);
     }
@@ -157,9 +160,9 @@ internal static class TwoProcessBenchmark
 
     internal static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
 
-    private sealed record PairResult(bool Ok, string Error, double MBps, double SetupMs, double SenderCpu, double ReceiverCpu, double SenderAllocPerMB, double ReceiverAllocPerMB, double SenderGen2, double ReceiverGen2)
+    private sealed record PairResult(bool Ok, string Error, double MBps, double SetupMs, double SenderCpu, double ReceiverCpu, double SenderAllocPerMB, double ReceiverAllocPerMB, double SenderSteadyAllocPerMB, double ReceiverSteadyAllocPerMB, double SenderGen2, double ReceiverGen2)
     {
-        public static PairResult Failed(string error) => new(false, error, 0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
+        public static PairResult Failed(string error) => new(false, error, 0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
     }
 }
 

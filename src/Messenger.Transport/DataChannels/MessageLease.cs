@@ -1,4 +1,3 @@
-using System.Buffers;
 using Messenger.Contracts.Channels;
 using Messenger.Transport.Sctp;
 
@@ -42,7 +41,7 @@ internal sealed class MessageLease : IDataChannelMessageLease
         _array = null;
         if (array is not null)
         {
-            ArrayPool<byte>.Shared.Return(array);
+            MessagePool.Shared.Return(array);
         }
 
         lock (FreeGate)

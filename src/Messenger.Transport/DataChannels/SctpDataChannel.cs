@@ -92,7 +92,7 @@ public sealed class SctpDataChannel : IDataChannel
         }
 
         Interlocked.Add(ref _bufferedAmount, length);
-        _connection.PostSend(this, DataChannelPpid.Binary, OutboundPayload.Rented(rentedArray, length));
+        _connection.PostSend(this, DataChannelPpid.Binary, OutboundPayload.Rented(rentedArray, length, System.Buffers.ArrayPool<byte>.Shared));
     }
 
     public void SendText(string text)

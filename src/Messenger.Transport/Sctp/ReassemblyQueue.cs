@@ -48,7 +48,7 @@ internal sealed class ReassemblyQueue(Action<ushort, uint, InboundMessage> deliv
             return;
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(payload.Length, 1));
+        var buffer = MessagePool.Shared.Rent(Math.Max(payload.Length, 1));
         payload.CopyTo(buffer);
         _fragments[tsn] = new Fragment(streamId, ssn, ppid, flags, buffer, payload.Length);
         BufferedBytes += payload.Length;
@@ -88,7 +88,7 @@ internal sealed class ReassemblyQueue(Action<ushort, uint, InboundMessage> deliv
             total += _fragments[t].Length;
         }
 
-        var message = ArrayPool<byte>.Shared.Rent(Math.Max(1, total));
+        var message = MessagePool.Shared.Rent(Math.Max(1, total));
         var offset = 0;
         var ppid = _fragments[first].Ppid;
         for (var t = first; t != last + 1; t++)
@@ -206,7 +206,7 @@ internal sealed class ReassemblyQueue(Action<ushort, uint, InboundMessage> deliv
     {
         foreach (var f in _fragments.Values)
         {
-            ArrayPool<byte>.Shared.Return(f.Buffer);
+            MessagePool.Shared.Return(f.Buffer);
         }
 
         foreach (var stream in _streams.Values)
@@ -226,7 +226,7 @@ internal sealed class ReassemblyQueue(Action<ushort, uint, InboundMessage> deliv
     {
         _fragments.Remove(tsn);
         BufferedBytes -= f.Length;
-        ArrayPool<byte>.Shared.Return(f.Buffer);
+        MessagePool.Shared.Return(f.Buffer);
     }
 
     private InboundStream Stream(ushort id)
