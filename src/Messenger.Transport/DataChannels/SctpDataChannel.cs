@@ -156,6 +156,24 @@ public sealed class SctpDataChannel : IDataChannel
         }
     }
 
+    /// <summary>Takes the next received message without waiting, as <see cref="ReceiveAllAsync"/> would (for a harness that drives time itself).</summary>
+    internal bool TryReceive(out DataChannelMessage message)
+    {
+        if (!_incoming.Reader.TryRead(out message))
+        {
+            return false;
+        }
+
+        var wireBytes = Math.Max(1, message.Data.Length);
+        if (Volatile.Read(ref _unreadReleased) == 0)
+        {
+            Interlocked.Add(ref _unreadBytes, -wireBytes);
+            _connection.ReportConsumed(wireBytes);
+        }
+
+        return true;
+    }
+
     public async ValueTask CloseAsync(CancellationToken cancellationToken = default)
     {
         if (TrySetState(DataChannelState.Connecting, DataChannelState.Closing) || TrySetState(DataChannelState.Open, DataChannelState.Closing))

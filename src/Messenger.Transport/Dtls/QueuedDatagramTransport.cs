@@ -16,6 +16,7 @@ public sealed class QueuedDatagramTransport : IDatagramTransport
     private readonly BlockingCollection<Datagram> _inbound;
     private readonly DatagramSender _send;
     private volatile bool _disposed;
+    private int _waiting;
 
     /// <param name="send">Where sent datagrams go; it gets a copy it may keep.</param>
     /// <param name="maxDatagramSize">The largest datagram accepted either way.</param>
@@ -84,7 +85,7 @@ public sealed class QueuedDatagramTransport : IDatagramTransport
         Datagram datagram;
         try
         {
-            if (!_inbound.TryTake(out datagram, timeout))
+            if (!_inbound.TryTake(out datagram) && !TakeWaiting(out datagram, timeout))
             {
                 if (_inbound.IsCompleted)
                 {
@@ -103,6 +104,25 @@ public sealed class QueuedDatagramTransport : IDatagramTransport
         datagram.Buffer.AsSpan(0, length).CopyTo(buffer);
         ArrayPool<byte>.Shared.Return(datagram.Buffer);
         return length;
+    }
+
+    /// <summary>Receive calls blocked on an empty queue right now (a test harness waits for the reader to be idle).</summary>
+    internal int Waiting => Volatile.Read(ref _waiting);
+
+    /// <summary>Datagrams delivered and not yet received.</summary>
+    internal int Queued => _inbound.Count;
+
+    private bool TakeWaiting(out Datagram datagram, TimeSpan timeout)
+    {
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            return _inbound.TryTake(out datagram, timeout);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
     }
 
     public void Dispose()
