@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # Messenger's entry point on a fresh Debian machine (run as root). Installs what is missing, quietly and idempotently.
 #
-#   bash build.sh demo [ARGS...]   build and run `messenger demo ARGS...`
+#   bash build.sh demo [ARGS...]   build and run `messenger demo ARGS...` (artifacts/messenger, ReadyToRun)
 #   bash build.sh test             build and run every test; the last line is "N passed, N failed[, N skipped]"
+#   bash build.sh bench [NAME...]  build and run benchmarks (e.g. processes) in a loopback-only namespace
 #   bash build.sh --help
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-# Native pieces the plugins and tests load (see README: "What gets installed").
-APT_PACKAGES=(iproute2 libsqlcipher0 ffmpeg libusrsctp-examples python3-aiortc chromium tmux)
+# Native pieces the plugins load, and what only the tests need on top (see README: "What gets installed").
+DEMO_PACKAGES=(libsqlcipher0 ffmpeg)
+TEST_PACKAGES=(iproute2 libsqlcipher0 ffmpeg libusrsctp-examples python3-aiortc chromium tmux)
 
-usage() { sed -n '2,7s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,8s/^# \{0,1\}//p' "$0"; }
+
+# Users run the command compiled ahead of time (ReadyToRun): set-up and the first seconds of a transfer do not wait
+# for the JIT. Framework-dependent, so the machine's .NET runs it.
+publish_ready_to_run() {
+    dotnet publish "$1" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$2" -nologo -v:q -clp:ErrorsOnly
+}
 
 ensure_packages() {
     local missing=() p
@@ -32,8 +40,9 @@ ensure_dotnet() {
     export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 }
 
-# The interop tests' node peers (tests/Messenger.Interop.Tests/peers/*/package.json) need node and their npm
-# packages; the test namespace has no network, so install them here, and only when package-lock.json is newer.
+# The interop tests' node peers (tests/Messenger.Interop.Tests/peers/*/package.json; or the lock files named) need
+# node and their npm packages; the test namespace has no network, so install them here, and only when
+# package-lock.json is newer.
 ensure_node_peers() {
     if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
         ensure_packages nodejs npm
@@ -42,8 +51,9 @@ ensure_node_peers() {
         echo "build.sh: node and npm are required for the interop tests (apt-get install nodejs npm)." >&2
         exit 2
     fi
-    local lock dir
-    for lock in tests/Messenger.Interop.Tests/peers/*/package-lock.json; do
+    local lock dir locks=("$@")
+    [ ${#locks[@]} -gt 0 ] || locks=(tests/Messenger.Interop.Tests/peers/*/package-lock.json)
+    for lock in "${locks[@]}"; do
         [ -e "$lock" ] || continue
         dir=$(dirname "$lock")
         if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
@@ -90,15 +100,24 @@ run_tests() {
 case "${1:-}" in
     demo)
         shift
-        ensure_packages "${APT_PACKAGES[@]}"
+        ensure_packages "${DEMO_PACKAGES[@]}"
         ensure_dotnet
-        dotnet build src/Messenger.Cli -c Release -nologo -v:q -clp:ErrorsOnly
-        exec dotnet src/Messenger.Cli/bin/Release/net10.0/messenger.dll demo --plugins plugins.json "$@"
+        publish_ready_to_run src/Messenger.Cli artifacts/messenger
+        exec dotnet artifacts/messenger/messenger.dll demo --plugins plugins.json "$@"
         ;;
     test)
-        ensure_packages "${APT_PACKAGES[@]}"
+        ensure_packages "${TEST_PACKAGES[@]}"
         ensure_dotnet
         run_tests
+        ;;
+    bench)
+        shift
+        ensure_packages iproute2
+        ensure_dotnet
+        ensure_node_peers tests/Messenger.Benchmarks/peers/package-lock.json
+        publish_ready_to_run tests/Messenger.Benchmarks artifacts/benchmarks
+        export BENCHMARK_PEERS="$PWD/tests/Messenger.Benchmarks/peers"
+        exec unshare -n bash -c 'ip link set lo up && exec dotnet artifacts/benchmarks/Messenger.Benchmarks.dll "$@"' bash "$@"
         ;;
     -h|--help|help)
         usage

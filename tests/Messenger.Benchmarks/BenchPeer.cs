@@ -49,13 +49,22 @@ internal static class BenchPeer
             {
                 await start.Task;
                 var clock = Stopwatch.StartNew();
+                double iceMs = 0;
+                pc.IceConnectionStateChanged += (_, state) =>
+                {
+                    if (state is IceConnectionState.Connected or IceConnectionState.Completed && iceMs == 0)
+                    {
+                        iceMs = clock.Elapsed.TotalMilliseconds;
+                    }
+                };
                 var offer = pc.CreateOffer();
                 pc.SetLocalDescription(offer);
                 output.Write(new JsonObject { ["type"] = "offer", ["sdp"] = offer.ToString() });
                 await pc.Connected;
+                var connectedMs = clock.Elapsed.TotalMilliseconds;
                 var channel = pc.CreateDataChannel("bench");
                 await WaitOpenAsync(channel);
-                output.Write(new JsonObject { ["type"] = "open", ["setupMs"] = clock.Elapsed.TotalMilliseconds });
+                output.Write(new JsonObject { ["type"] = "open", ["setupMs"] = clock.Elapsed.TotalMilliseconds, ["iceMs"] = iceMs, ["connectedMs"] = connectedMs });
                 var usage = Usage.Start();
                 var hash = await SendAsync(channel, total, size, usage);
                 // Reported once the receiver has everything, so the CPU time covers the whole transfer.

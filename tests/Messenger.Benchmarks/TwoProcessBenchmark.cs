@@ -93,6 +93,11 @@ internal static class TwoProcessBenchmark
                         break;
                     case "open" when from == send:
                         open = message;
+                        if (Environment.GetEnvironmentVariable("PROCESSES_SETUP") == "1")
+                        {
+                            Console.Error.WriteLine($"setup {sender}>{receiver}: {message.ToJsonString()}");
+                        }
+
                         break;
                     case "result" when from == receive:
                         received = message;
