@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Messenger.TestSupport;
 
 namespace Messenger.Benchmarks;
 
@@ -9,9 +12,12 @@ namespace Messenger.Benchmarks;
 /// <c>peers/ndc-peer.mjs</c> for libdatachannel), every pairing in the same run, so the ratio to libdatachannel is
 /// measured under the same load. The receiver times from channel open to the last byte and hashes everything.
 /// Run inside a loopback-only namespace. PROCESSES_TOTALS (MiB, "64,512"), PROCESSES_SIZES (KiB, "16,64"),
-/// PROCESSES_ROUNDS (3) and PROCESSES_PAIRS ("ldc>ldc,msg>msg,ldc>msg,msg>ldc") narrow a run.
+/// PROCESSES_ROUNDS (3) and PROCESSES_PAIRS ("ldc>ldc,msg>msg,ldc>msg,msg>ldc") narrow a run. PROCESSES_IMPAIR
+/// ("50:0.01" = 50 ms round trip, 1 % loss each way; several separated by commas) sends every datagram through a
+/// seeded <see cref="ImpairedUdpRelay"/>: both peers' candidates are rewritten to point at it, for libdatachannel
+/// exactly as for us.
 /// </summary>
-internal static class TwoProcessBenchmark
+internal static partial class TwoProcessBenchmark
 {
     private static readonly TimeSpan RunLimit = TimeSpan.FromMinutes(3);
 
@@ -27,10 +33,18 @@ internal static class TwoProcessBenchmark
         var sizes = List("PROCESSES_SIZES", "16,64").Select(s => int.Parse(s, CultureInfo.InvariantCulture) << 10).ToList();
         var rounds = int.Parse(Environment.GetEnvironmentVariable("PROCESSES_ROUNDS") ?? "3", CultureInfo.InvariantCulture);
         var pairs = List("PROCESSES_PAIRS", "ldc>ldc,msg>msg,ldc>msg,msg>ldc").Select(p => p.Split('>')).Select(p => (Sender: p[0], Receiver: p[1])).ToList();
+        var links = Environment.GetEnvironmentVariable("PROCESSES_IMPAIR") is { Length: > 0 } impair
+            ? impair.Split(',').Select(l => l.Split(':')).Select(l => (Impairment?)new Impairment
+            {
+                Delay = TimeSpan.FromMilliseconds(double.Parse(l[0], CultureInfo.InvariantCulture) / 2),
+                Loss = l.Length > 1 ? double.Parse(l[1], CultureInfo.InvariantCulture) : 0,
+            }).ToList()
+            : [null];
 
         // One unmeasured Messenger run first: the disk cache and the runtime's own files warm up, not our JIT.
         await RunPairAsync(peers, "msg", "msg", 8L << 20, 64 << 10);
-        var table = new Table("total", "message", "sender > receiver", "MB/s (each round)", "median", "× ldc>ldc", "setup ms (median)", "CPU s/GB send / receive", "alloc B/MB send / receive (whole run)", "steady alloc B/MB send / receive (2nd half)", "gen2 send / receive", "load");
+        var table = new Table("link", "total", "message", "sender > receiver", "MB/s (each round)", "median", "× ldc>ldc", "setup ms (median)", "CPU s/GB send / receive", "alloc B/MB send / receive (whole run)", "steady alloc B/MB send / receive (2nd half)", "gen2 send / receive", "load");
+        foreach (var link in links)
         foreach (var total in totals)
         {
             foreach (var size in sizes)
@@ -41,7 +55,7 @@ internal static class TwoProcessBenchmark
                     // Interleaved, so a noisy moment hits every pairing alike.
                     foreach (var pair in pairs)
                     {
-                        results[pair].Add(await RunPairAsync(peers, pair.Sender, pair.Receiver, total, size));
+                        results[pair].Add(await RunPairAsync(peers, pair.Sender, pair.Receiver, total, size, link, seed: round + 1));
                     }
                 }
 
@@ -51,6 +65,7 @@ internal static class TwoProcessBenchmark
                     var ok = list.Where(r => r.Ok).ToList();
                     var median = Median(ok.Select(r => r.MBps));
                     table.Add(
+                        link is null ? "loopback" : $"{link.Delay.TotalMilliseconds * 2:0} ms RTT, {link.Loss:P0} loss",
                         $"{total >> 20} MiB",
                         $"{size >> 10} KiB",
                         $"{Name(pair.Sender)} > {Name(pair.Receiver)}",
@@ -71,9 +86,10 @@ internal static class TwoProcessBenchmark
         Console.WriteLine("msg = Messenger (BenchPeer, Release), ldc = libdatachannel (npm node-datachannel); each peer its own process; '' = not reported by that peer.");
     }
 
-    private static async Task<PairResult> RunPairAsync(string peers, string sender, string receiver, long total, int size)
+    private static async Task<PairResult> RunPairAsync(string peers, string sender, string receiver, long total, int size, Impairment? link = null, int seed = 1)
     {
         using var timeout = new CancellationTokenSource(RunLimit);
+        await using var relay = link is null ? null : new ImpairedUdpRelay(null, null, link, link, seed);
         await using var send = PeerProcess.Start(sender, peers, ["send", total.ToString(CultureInfo.InvariantCulture), size.ToString(CultureInfo.InvariantCulture)]);
         await using var receive = PeerProcess.Start(receiver, peers, ["receive", total.ToString(CultureInfo.InvariantCulture)]);
         JsonObject? open = null, sent = null, received = null;
@@ -89,7 +105,7 @@ internal static class TwoProcessBenchmark
                         await send.SendAsync(new JsonObject { ["type"] = "start" });
                         break;
                     case "offer" or "answer" or "candidate":
-                        await to.SendAsync(message);
+                        await to.SendAsync(relay is null ? message : ThroughRelay(message, relay, fromSender: from == send));
                         break;
                     case "open" when from == send:
                         open = message;
@@ -151,6 +167,43 @@ internal static class TwoProcessBenchmark
     }
 
     private static string Name(string peer) => peer == "msg" ? "Messenger" : "libdatachannel";
+
+    /// <summary>
+    /// Rewrites the host candidates in a description or trickle line so the other side reaches this one through the
+    /// relay (the sender is A): the real address is handed to the relay, the relay's address goes on.
+    /// </summary>
+    private static JsonObject ThroughRelay(JsonObject message, ImpairedUdpRelay relay, bool fromSender)
+    {
+        var stand = fromSender ? relay.ForA : relay.ForB;
+        string Rewrite(string text) => CandidateAddress().Replace(text, m =>
+        {
+            var real = new IPEndPoint(IPAddress.Parse(m.Groups["ip"].Value), int.Parse(m.Groups["port"].Value, CultureInfo.InvariantCulture));
+            if (fromSender)
+            {
+                relay.RealA ??= real;
+            }
+            else
+            {
+                relay.RealB ??= real;
+            }
+
+            return $"{m.Groups["head"].Value}{stand.Address} {stand.Port} typ";
+        });
+        var copy = JsonNode.Parse(message.ToJsonString())!.AsObject();
+        foreach (var field in new[] { "sdp", "candidate" })
+        {
+            if (copy[field] is JsonValue value && value.TryGetValue<string>(out var text))
+            {
+                copy[field] = Rewrite(text);
+            }
+        }
+
+        return copy;
+    }
+
+    // "candidate:<foundation> <component> <transport> <priority> <ip> <port> typ …" (RFC 8839 §5.1).
+    [GeneratedRegex(@"(?<head>candidate:\S+ \d+ \S+ \d+ )(?<ip>[0-9.]+) (?<port>\d+) typ", RegexOptions.IgnoreCase)]
+    private static partial Regex CandidateAddress();
 
     private static List<string> List(string variable, string fallback) =>
         [.. (Environment.GetEnvironmentVariable(variable) ?? fallback).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];

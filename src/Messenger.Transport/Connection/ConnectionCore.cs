@@ -36,6 +36,10 @@ internal sealed class ConnectionCore : IDisposable
     private readonly IConnectionSocket _socket;
     private readonly IConnectionEvents _events;
     private readonly Queue<byte[]> _early = new();
+
+    // Checks that arrive before our own description is applied (the peer got ours and started first): answered once
+    // the agent exists, instead of leaving the peer to retransmit after its 250 ms check timeout.
+    private readonly Queue<(byte[] Datagram, byte[] Source)> _earlyStun = new();
     private IceAgent? _agent;
     private byte[][] _dtlsSources = [];
     private int _dtlsSourceCount = -1;
@@ -90,6 +94,10 @@ internal sealed class ConnectionCore : IDisposable
         }
 
         AfterIce(now);
+        while (_earlyStun.TryDequeue(out var early))
+        {
+            OnStun(early.Datagram, early.Source, now);
+        }
     }
 
     /// <summary>Runs one call on the agent (a candidate, credentials), then sends what it produced.</summary>
@@ -183,6 +191,7 @@ internal sealed class ConnectionCore : IDisposable
             case DatagramKind.Dtls when IsDtlsSource(source):
                 OnDtls(datagram, now);
                 break;
+
             default:
                 break; // RFC 7983: nothing else runs on this port (the loop's own wake-ups land here too)
         }
@@ -190,6 +199,12 @@ internal sealed class ConnectionCore : IDisposable
 
     private void OnStun(ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> source, TimeSpan now)
     {
+        if (_agent is null && _earlyStun.Count < MaxEarlyDatagrams)
+        {
+            _earlyStun.Enqueue((datagram.ToArray(), source.ToArray()));
+            return;
+        }
+
         var handled = false;
         if (_agent is { } agent)
         {
@@ -250,7 +265,7 @@ internal sealed class ConnectionCore : IDisposable
     // RFC 6347 §4.2.4: the client repeating its last flight means our final flight was lost; send it again, paced.
     private void ResendFinalFlight(TimeSpan now)
     {
-        if (_finalFlight.Count == 0 || _selected is not { } remote || now - _lastFinalFlight < FinalFlightInterval)
+        if (_finalFlight.Count == 0 || _selected is not { } remote || (_lastFinalFlight != TimeSpan.MinValue && now - _lastFinalFlight < FinalFlightInterval))
         {
             return;
         }

@@ -204,7 +204,10 @@ internal sealed class ConnectionLoop : IConnectionSocket, IDataChannelLoop, IAsy
                 var buffers = _receive.Receive(wait: false);
                 if (buffers == 0)
                 {
-                    Volatile.Write(ref _sleeping, 1);
+                    // A full fence between announcing the sleep and looking at the queue (a poster fences between
+                    // its enqueue and looking at the flag): one of the two always sees the other, so no post is left
+                    // waiting for the next deadline.
+                    Interlocked.Exchange(ref _sleeping, 1);
                     if (!_commands.IsEmpty || _stopping)
                     {
                         Volatile.Write(ref _sleeping, 0);

@@ -552,9 +552,17 @@ public sealed partial class SctpAssociation
         var cumulativeAdvanced = SerialNumber.Greater(cumulative, _cumAckPoint);
         TimeSpan? rttSample = null;
 
+        // The latest send time among the chunks this SACK newly acknowledges: a chunk sent before it and still missing
+        // has been overtaken (RFC 8985's idea, applied to SCTP's miss counting below).
+        var newestAckedSentAt = TimeSpan.MinValue;
         while (_outstanding.Count > 0 && SerialNumber.LessOrEqual(_outstanding.Front.Tsn, cumulative))
         {
             var chunk = _outstanding.PopFront();
+            if (!chunk.GapAcked && !chunk.Abandoned && chunk.SentAt > newestAckedSentAt)
+            {
+                newestAckedSentAt = chunk.SentAt;
+            }
+
             newlyAcked += Acknowledge(chunk, ref rttSample, now);
             Recycle(chunk);
         }
@@ -582,6 +590,11 @@ public sealed partial class SctpAssociation
                 var chunk = _outstanding[index];
                 if (!chunk.GapAcked)
                 {
+                    if (!chunk.Abandoned && chunk.SentAt > newestAckedSentAt)
+                    {
+                        newestAckedSentAt = chunk.SentAt;
+                    }
+
                     newlyAcked += Acknowledge(chunk, ref rttSample, now);
                     chunk.GapAcked = true;
                     highestNewlyAcked = SerialNumber.Max(highestNewlyAcked, chunk.Tsn);
@@ -602,7 +615,7 @@ public sealed partial class SctpAssociation
         // RFC 9260 §7.2.4: count a miss for every unacked TSN below the highest newly acked one (HTNA).
         if (SerialNumber.Greater(highestNewlyAcked, cumulative))
         {
-            MarkMisses(highestNewlyAcked, now);
+            MarkMisses(highestNewlyAcked, newestAckedSentAt, now);
         }
 
         if (_fastRecovery && SerialNumber.GreaterOrEqual(cumulative, _fastRecoveryExit))
@@ -665,7 +678,12 @@ public sealed partial class SctpAssociation
         return chunk.Length;
     }
 
-    private void MarkMisses(uint highestNewlyAcked, TimeSpan now)
+    /// <summary>
+    /// RFC 9260 §7.2.4 miss counting (HTNA), with one refinement: a chunk only misses when something sent after its
+    /// last transmission was acknowledged. A retransmission is thereby not counted missing by SACKs for data that was
+    /// already on the wire before it, which would fast-retransmit it again, needlessly, one round trip later.
+    /// </summary>
+    private void MarkMisses(uint highestNewlyAcked, TimeSpan newestAckedSentAt, TimeSpan now)
     {
         var marked = false;
         for (var i = 0; i < _outstanding.Count; i++)
@@ -676,7 +694,7 @@ public sealed partial class SctpAssociation
                 break;
             }
 
-            if (chunk.GapAcked || chunk.Abandoned || chunk.MarkedForRetransmit || !chunk.InFlight)
+            if (chunk.GapAcked || chunk.Abandoned || chunk.MarkedForRetransmit || !chunk.InFlight || chunk.SentAt >= newestAckedSentAt)
             {
                 continue;
             }

@@ -1,3 +1,4 @@
+using Messenger.TestSupport;
 using System.Net;
 using Messenger.Contracts.Channels;
 using Messenger.Transport.Ice;
@@ -46,7 +47,7 @@ public class PeerConnectionVanishTests
         b.SetRemoteDescription(offer with { Candidates = [], EndOfCandidates = false });
         var answer = b.CreateAnswer();
         b.SetLocalDescription(answer);
-        await using var relay = new UdpRelay(offer.Candidates[0].EndPoint!, answer.Candidates[0].EndPoint!);
+        await using var relay = new ImpairedUdpRelay(offer.Candidates[0].EndPoint!, answer.Candidates[0].EndPoint!);
         a.SetRemoteDescription(answer with { Candidates = [Via(answer.Candidates[0], relay.ForB)] });
         b.AddRemoteCandidate(Via(offer.Candidates[0], relay.ForA));
         b.AddRemoteCandidate(null);
@@ -56,7 +57,7 @@ public class PeerConnectionVanishTests
         var local = a.CreateDataChannel("chat");
         await DataChannelPair.WaitForStateAsync(local, DataChannelState.Open);
         var remote = await remoteChannel.Task.WaitAsync(Wait);
-        var forwardedWhileUp = Interlocked.Read(ref relay.Forwarded);
+        var forwardedWhileUp = relay.Forwarded;
 
         relay.Cut();
         var failedA = WaitForAsync(a, PeerConnectionState.Failed);

@@ -341,6 +341,11 @@ internal sealed class StackSimulation : IDisposable
                     Role = _controlling ? DtlsRole.Server : DtlsRole.Client,
                     Certificate = _certificate,
                     RemoteFingerprint = _peer!._certificate.Fingerprint,
+
+                    // The flights are never lost here; a real-time retransmission (a slow first handshake in the
+                    // process, a loaded machine) would only make the run differ from its replay.
+                    InitialRetransmit = TimeSpan.FromSeconds(30),
+                    HandshakeTimeout = TimeSpan.FromMinutes(2),
                 });
             }
             else if (state == IceConnectionState.Failed)
