@@ -29,6 +29,7 @@ public class UsrsctpInteropTests(ITestOutputHelper output)
         using var driver = new UdpAssociationDriver(new SctpAssociationOptions { LocalPort = SctpPort, RemotePort = SctpPort });
         var tsctpUdpPort = TsctpProcess.FreeUdpPort();
         using var server = TsctpProcess.StartServer(tsctpUdpPort, driver.LocalUdpPort, SctpPort);
+        await server.Bound.WaitAsync(TimeSpan.FromSeconds(10));
         driver.ConnectTo(tsctpUdpPort);
 
         var association = driver.Association;
