@@ -30,6 +30,15 @@ public sealed partial class SctpAssociation
     private bool _fastRecovery;
     private uint _fastRecoveryExit;
     private bool _fastRetransmitPending;
+
+    // Veno (SctpCongestionControl.Veno): the newest RTT sample and the smallest of the last 30 s, kept in two
+    // 15 s buckets so a path that got longer is learnt within 30 s.
+    private static readonly TimeSpan BaseRttBucket = TimeSpan.FromSeconds(15);
+    private TimeSpan _latestRtt;
+    private TimeSpan _baseRttCurrent = TimeSpan.MaxValue;
+    private TimeSpan _baseRttPrevious = TimeSpan.MaxValue;
+    private TimeSpan _baseRttBucketStart = TimeSpan.MinValue;
+    private bool _slowGrowthRound;
     private int _outboundStreamLimit = ushort.MaxValue;
 
     // RFC 9260 §6.3.1 C4/C5: one chunk at a time is timed, at most one sample per round trip; a timeout cancels it.
@@ -58,6 +67,11 @@ public sealed partial class SctpAssociation
         $"peerRwnd {_peerRwnd}, fastRecovery {_fastRecovery}, t3 {_t3}, front {(_outstanding.Count > 0 ? $"tsn {_outstanding.Front.Tsn} gap {_outstanding.Front.GapAcked} inflight {_outstanding.Front.InFlight} marked {_outstanding.Front.MarkedForRetransmit} abandoned {_outstanding.Front.Abandoned} tx {_outstanding.Front.TransmitCount}" : "none")}";
 
     public long FastRetransmits { get; private set; }
+
+    /// <summary>Loss events the Veno rule judged random (cwnd cut to 4/5) and congestive (cwnd halved).</summary>
+    public long RandomLossEvents { get; private set; }
+
+    public long CongestionLossEvents { get; private set; }
 
     public long RetransmissionTimeouts { get; private set; }
 
@@ -604,7 +618,7 @@ public sealed partial class SctpAssociation
 
         if (rttSample is { } sample)
         {
-            UpdateRtt(sample);
+            UpdateRtt(sample, now);
         }
 
         if (newlyAcked > 0)
@@ -679,12 +693,30 @@ public sealed partial class SctpAssociation
     }
 
     /// <summary>
-    /// RFC 9260 §7.2.4 miss counting (HTNA), with one refinement: a chunk only misses when something sent after its
-    /// last transmission was acknowledged. A retransmission is thereby not counted missing by SACKs for data that was
-    /// already on the wire before it, which would fast-retransmit it again, needlessly, one round trip later.
+    /// RFC 9260 §7.2.4 miss counting (HTNA), with two refinements. A retransmitted chunk only misses when something sent
+    /// after its last transmission was acknowledged, so SACKs for data that was already on the wire before it do not
+    /// fast-retransmit it again, needlessly, one round trip later. And a chunk sent once is also lost when at least
+    /// <see cref="LossByteThreshold"/> bytes above it are gap-acknowledged, as RFC 6675's IsLost() for TCP: our
+    /// receivers answer a burst of packets with one SACK, so three miss reports can take three round trips, where the
+    /// RFC's count assumes a SACK every second packet.
     /// </summary>
     private void MarkMisses(uint highestNewlyAcked, TimeSpan newestAckedSentAt, TimeSpan now)
     {
+        long sackedAbove = 0;
+        for (var i = 0; i < _outstanding.Count; i++)
+        {
+            var chunk = _outstanding[i];
+            if (!SerialNumber.LessOrEqual(chunk.Tsn, highestNewlyAcked))
+            {
+                break;
+            }
+
+            if (chunk.GapAcked)
+            {
+                sackedAbove += chunk.Length;
+            }
+        }
+
         var marked = false;
         for (var i = 0; i < _outstanding.Count; i++)
         {
@@ -694,12 +726,18 @@ public sealed partial class SctpAssociation
                 break;
             }
 
-            if (chunk.GapAcked || chunk.Abandoned || chunk.MarkedForRetransmit || !chunk.InFlight || chunk.SentAt >= newestAckedSentAt)
+            if (chunk.GapAcked)
+            {
+                sackedAbove -= chunk.Length;
+                continue;
+            }
+
+            if (chunk.Abandoned || chunk.MarkedForRetransmit || !chunk.InFlight || (chunk.TransmitCount > 1 && chunk.SentAt >= newestAckedSentAt))
             {
                 continue;
             }
 
-            if (++chunk.MissReports < 3)
+            if (++chunk.MissReports < 3 && (chunk.TransmitCount > 1 || sackedAbove < LossByteThreshold))
             {
                 continue;
             }
@@ -721,8 +759,9 @@ public sealed partial class SctpAssociation
 
         if (marked && !_fastRecovery)
         {
-            // RFC 9260 §7.2.4 step 2: halve the window once per recovery and remember where recovery ends.
-            _ssthresh = Math.Max(_cwnd / 2, 4L * _mtu);
+            // RFC 9260 §7.2.4 step 2: reduce the window once per recovery (halve it, or see SctpCongestionControl.Veno)
+            // and remember where recovery ends.
+            _ssthresh = Math.Max(ReducedWindowAfterLoss(), 4L * _mtu);
             _cwnd = _ssthresh;
             _partialBytesAcked = 0;
             _fastRecovery = true;
@@ -737,26 +776,82 @@ public sealed partial class SctpAssociation
         var fullyUsed = flightBefore + _mtu > _cwnd;
         if (_cwnd <= _ssthresh)
         {
-            // RFC 9260 §7.2.1: slow start adds at most one MTU per SACK.
+            // RFC 9260 §7.2.1: slow start adds at most one MTU per SACK. Our receivers answer a burst with one SACK
+            // where the RFC's sender expects one every second packet (§6.2), which would make slow start linear; a SACK
+            // covering more than two MTUs adds half of what it acknowledges, as that many SACKs would have.
             if (fullyUsed)
             {
-                _cwnd += Math.Min(newlyAcked, _mtu);
+                _cwnd += newlyAcked <= 2L * _mtu ? Math.Min(newlyAcked, _mtu) : newlyAcked / 2;
             }
         }
         else
         {
-            // RFC 9260 §7.2.2: congestion avoidance adds one MTU per window of acknowledged bytes.
+            // RFC 9260 §7.2.2: congestion avoidance adds one MTU per window of acknowledged bytes; Veno skips every
+            // other increase while a queue stands.
             _partialBytesAcked += newlyAcked;
             if (_partialBytesAcked >= _cwnd && fullyUsed)
             {
                 _partialBytesAcked -= _cwnd;
-                _cwnd += _mtu;
+                var skip = _options.CongestionControl == SctpCongestionControl.Veno && QueueBacklog() >= VenoBacklogThreshold && !_slowGrowthRound;
+                _slowGrowthRound = skip;
+                if (!skip)
+                {
+                    _cwnd += _mtu;
+                }
             }
 
             if (_flight == 0)
             {
                 _partialBytesAcked = 0;
             }
+        }
+    }
+
+    /// <summary>Gap-acknowledged bytes above a chunk sent once that prove it lost: six full packets, what three SACKs
+    /// of two packets each would have reported.</summary>
+    private long LossByteThreshold => 6L * _mtu;
+
+    /// <summary>Veno's β: a backlog of fewer bytes than three full packets is no standing queue.</summary>
+    private long VenoBacklogThreshold => 3L * _mtu;
+
+    /// <summary>What the window becomes after a fast-retransmit loss event (before the 4 MTU floor).</summary>
+    private long ReducedWindowAfterLoss()
+    {
+        if (_options.CongestionControl == SctpCongestionControl.Veno && QueueBacklog() < VenoBacklogThreshold)
+        {
+            RandomLossEvents++;
+            return _cwnd * 4 / 5;
+        }
+
+        CongestionLossEvents++;
+        return _cwnd / 2;
+    }
+
+    /// <summary>Veno's backlog estimate in bytes, <c>cwnd × (RTT − base RTT) / RTT</c>; large when nothing was measured.</summary>
+    private long QueueBacklog()
+    {
+        var baseRtt = _baseRttCurrent < _baseRttPrevious ? _baseRttCurrent : _baseRttPrevious;
+        if (_latestRtt <= TimeSpan.Zero || baseRtt == TimeSpan.MaxValue)
+        {
+            return long.MaxValue;
+        }
+
+        var queued = _latestRtt - baseRtt;
+        return queued <= TimeSpan.Zero ? 0 : (long)(_cwnd * (queued.Ticks / (double)_latestRtt.Ticks));
+    }
+
+    private void TrackBaseRtt(TimeSpan rtt, TimeSpan now)
+    {
+        if (_baseRttBucketStart == TimeSpan.MinValue || now - _baseRttBucketStart >= BaseRttBucket)
+        {
+            _baseRttPrevious = _baseRttCurrent;
+            _baseRttCurrent = TimeSpan.MaxValue;
+            _baseRttBucketStart = now;
+        }
+
+        if (rtt < _baseRttCurrent)
+        {
+            _baseRttCurrent = rtt;
         }
     }
 

@@ -753,7 +753,7 @@ public sealed partial class SctpAssociation
 
         _heartbeatNonce = 0;
         _errorCount = 0;
-        UpdateRtt(now - TimeSpan.FromTicks(BinaryPrimitives.ReadInt64BigEndian(info)));
+        UpdateRtt(now - TimeSpan.FromTicks(BinaryPrimitives.ReadInt64BigEndian(info)), now);
     }
 
     private void OnHeartbeatTimer(TimeSpan now)
@@ -796,7 +796,7 @@ public sealed partial class SctpAssociation
         return true;
     }
 
-    private void UpdateRtt(TimeSpan rtt)
+    private void UpdateRtt(TimeSpan rtt, TimeSpan now)
     {
         if (rtt < TimeSpan.Zero)
         {
@@ -817,6 +817,8 @@ public sealed partial class SctpAssociation
             _srtt = ((_srtt * 7) + rtt) / 8;
         }
 
+        _latestRtt = rtt;
+        TrackBaseRtt(rtt, now);
         var rto = _srtt + (4 * _rttVar);
         _rto = rto < _options.RtoMin ? _options.RtoMin : rto > _options.RtoMax ? _options.RtoMax : rto;
     }

@@ -12,6 +12,7 @@ public sealed record SctpAssociationOptions
     {
         RtoInitial = TimeSpan.FromMilliseconds(500),
         RtoMin = TimeSpan.FromMilliseconds(400),
+        CongestionControl = SctpCongestionControl.Veno,
     };
 
     /// <summary>RFC 8841: WebRTC uses SCTP port 5000 on both sides unless SDP says otherwise.</summary>
@@ -55,9 +56,30 @@ public sealed record SctpAssociationOptions
     /// <summary>RFC 9260 §16: Association.Max.Retrans 10.</summary>
     public int MaxAssociationRetransmits { get; init; } = 10;
 
+    /// <summary>How the window reacts to a loss found by fast retransmit; see <see cref="SctpCongestionControl"/>.</summary>
+    public SctpCongestionControl CongestionControl { get; init; } = SctpCongestionControl.Rfc9260;
+
     /// <summary>A fixed initial TSN instead of a random one; tests use it to cross the 2^32 wrap.</summary>
     public uint? InitialTsn { get; init; }
 
     /// <summary>When set, tags, TSNs and the cookie secret come from this seed, so simulations replay exactly.</summary>
     public int? RandomSeed { get; init; }
+}
+
+/// <summary>The reaction of the congestion window to a loss that fast retransmit repairs.</summary>
+public enum SctpCongestionControl
+{
+    /// <summary>RFC 9260 §7.2.3/§7.2.4 as written: every loss event halves cwnd (TCP Reno).</summary>
+    Rfc9260,
+
+    /// <summary>
+    /// A deliberate deviation from RFC 9260 §7.2.3 for links that lose packets without being congested (Wi-Fi, mobile,
+    /// a lossy relay), after TCP Veno (Fu and Liew, IEEE JSAC 21(2), 2003). The sender estimates how many of its bytes
+    /// wait in queues, <c>cwnd × (RTT − base RTT) / RTT</c>, where the base RTT is the smallest sample of the last
+    /// 30 s. A loss while that backlog is under three packets cannot be the queue overflowing: cwnd is cut to 4/5
+    /// instead of 1/2. A loss with a standing queue halves it as RFC 9260 does, and while the backlog stays at three
+    /// packets or more congestion avoidance grows cwnd by one MTU every second round trip instead of every one.
+    /// Timeouts still collapse cwnd to one MTU (RFC 9260 §7.2.3).
+    /// </summary>
+    Veno,
 }

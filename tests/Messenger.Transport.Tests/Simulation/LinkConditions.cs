@@ -17,8 +17,14 @@ public sealed record LinkConditions
     /// <summary>Bytes per second; zero means unlimited.</summary>
     public long Bandwidth { get; init; }
 
+    /// <summary>
+    /// With <see cref="Bandwidth"/>: the longest a packet may wait behind the bottleneck; one that would wait longer is
+    /// dropped (a tail-drop router queue). Zero means the queue never overflows.
+    /// </summary>
+    public TimeSpan QueueLimit { get; init; }
+
     public static LinkConditions Lossless { get; } = new();
 
     public override string ToString() =>
-        $"loss {Loss:P0}, dup {Duplication:P0}, reorder {Reordering:P0}, delay {Delay.TotalMilliseconds} ms, bw {Bandwidth}";
+        $"loss {Loss:P0}, dup {Duplication:P0}, reorder {Reordering:P0}, delay {Delay.TotalMilliseconds} ms, bw {Bandwidth}, queue {QueueLimit.TotalMilliseconds} ms";
 }

@@ -54,11 +54,19 @@ public sealed class SimulatedNetwork
 
     public long PacketsSent { get; private set; }
 
+    /// <summary>Packets dropped because the bottleneck queue was full (<see cref="LinkConditions.QueueLimit"/>).</summary>
+    public long QueueDrops { get; private set; }
+
     /// <summary>Drops a packet when it returns true; arguments are the direction (0 = A to B) and the packet.</summary>
     public Func<int, byte[], bool>? DropFilter { get; set; }
 
     /// <summary>Called on every step right after both peers sent what they could; sees flight sizes at their peak.</summary>
     public Action<SimulatedNetwork>? AfterSend { get; set; }
+
+    /// <summary>Called around every packet handed to a peer (true: to A): before, then after it was handled.</summary>
+    public Action<SimulatedNetwork, bool>? BeforeDelivery { get; set; }
+
+    public Action<SimulatedNetwork, bool>? AfterDelivery { get; set; }
 
     /// <summary>Called on every step, before waiting; lets a test feed data as the sender drains.</summary>
     public Action<SimulatedNetwork>? OnStep { get; set; }
@@ -117,7 +125,9 @@ public sealed class SimulatedNetwork
                 var target = delivery.ToA ? A : B;
                 if (!target.Silent)
                 {
+                    BeforeDelivery?.Invoke(this, delivery.ToA);
                     target.Association.HandlePacket(delivery.Packet.AsSpan(0, delivery.Length), Now);
+                    AfterDelivery?.Invoke(this, delivery.ToA);
                 }
 
                 _spare.Push(delivery.Packet);
@@ -205,6 +215,12 @@ public sealed class SimulatedNetwork
 
         // Serialization at the link's bandwidth queues packets behind each other, as a real bottleneck does.
         var start = _linkFree[direction] > Now ? _linkFree[direction] : Now;
+        if (c.Bandwidth > 0 && c.QueueLimit > TimeSpan.Zero && start - Now > c.QueueLimit)
+        {
+            QueueDrops++;
+            return;
+        }
+
         if (c.Bandwidth > 0)
         {
             start += TimeSpan.FromTicks(packet.Length * TimeSpan.TicksPerSecond / c.Bandwidth);
