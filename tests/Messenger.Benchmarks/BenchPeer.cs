@@ -41,7 +41,8 @@ internal static class BenchPeer
         pc.DataChannel += (_, c) => remoteChannel.TrySetResult(c);
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var bye = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var signaling = Task.Run(() => ReadSignalingAsync(pc, output, start, bye));
+        var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var signaling = Task.Run(() => ReadSignalingAsync(pc, output, start, answered, bye));
         output.Write(new JsonObject { ["type"] = "ready" });
         try
         {
@@ -60,9 +61,12 @@ internal static class BenchPeer
                 var offer = pc.CreateOffer();
                 pc.SetLocalDescription(offer);
                 output.Write(new JsonObject { ["type"] = "offer", ["sdp"] = offer.ToString() });
+                // The channel is created as soon as both descriptions are set, as an application (and libdatachannel's
+                // peer, whose channel makes its offer) does: its DCEP OPEN goes out the moment SCTP is up.
+                await answered.Task;
+                var channel = pc.CreateDataChannel("bench");
                 await pc.Connected;
                 var connectedMs = clock.Elapsed.TotalMilliseconds;
-                var channel = pc.CreateDataChannel("bench");
                 await WaitOpenAsync(channel);
                 output.Write(new JsonObject { ["type"] = "open", ["setupMs"] = clock.Elapsed.TotalMilliseconds, ["iceMs"] = iceMs, ["connectedMs"] = connectedMs });
                 var usage = Usage.Start();
@@ -146,7 +150,7 @@ internal static class BenchPeer
         return (received, Convert.ToHexStringLower(hash.GetHashAndReset()));
     }
 
-    private static async Task ReadSignalingAsync(PeerConnection pc, Output output, TaskCompletionSource start, TaskCompletionSource bye)
+    private static async Task ReadSignalingAsync(PeerConnection pc, Output output, TaskCompletionSource start, TaskCompletionSource answered, TaskCompletionSource bye)
     {
         while (await Console.In.ReadLineAsync() is { } line)
         {
@@ -169,6 +173,7 @@ internal static class BenchPeer
                     break;
                 case "answer":
                     pc.SetRemoteDescription(SessionDescription.Parse((string)message["sdp"]!, SdpType.Answer));
+                    answered.TrySetResult();
                     break;
                 case "candidate":
                     var text = (string?)message["candidate"];
