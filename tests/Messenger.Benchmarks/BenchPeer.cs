@@ -73,7 +73,9 @@ internal static class BenchPeer
                 var hash = await SendAsync(channel, total, size, usage);
                 // Reported once the receiver has everything, so the CPU time covers the whole transfer.
                 await bye.Task.WaitAsync(TimeSpan.FromMinutes(5));
-                output.Write(usage.Stop(new JsonObject { ["type"] = "result", ["role"] = "send", ["bytes"] = total, ["sha256"] = hash }, total));
+                // Read off the loop thread once everything arrived: the counters no longer move.
+                var sctp = pc.SctpSenderStatistics;
+                output.Write(usage.Stop(new JsonObject { ["type"] = "result", ["role"] = "send", ["bytes"] = total, ["sha256"] = hash, ["retransmittedChunks"] = sctp.RetransmittedChunks, ["retransmissionTimeouts"] = sctp.RetransmissionTimeouts }, total));
             }
             else
             {
