@@ -68,6 +68,10 @@ public sealed class PeerConnection : IAsyncDisposable
     internal (long CongestionWindow, long RetransmittedChunks, long RetransmissionTimeouts) SctpSenderStatistics =>
         _loop.Core.Association is { } a ? (a.CongestionWindow, a.RetransmittedChunks, a.RetransmissionTimeouts) : default;
 
+    /// <summary>The SCTP sender's loss events judged random and congestive (SctpCongestionControl.Veno), read racily.</summary>
+    internal (long Random, long Congestive) SctpLossEvents =>
+        _loop.Core.Association is { } a ? (a.RandomLossEvents, a.CongestionLossEvents) : default;
+
     /// <summary>What made the connection fail, when <see cref="ConnectionState"/> is Failed.</summary>
     public PeerConnectionException? Error { get; private set; }
 

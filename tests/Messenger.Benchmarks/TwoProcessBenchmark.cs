@@ -43,7 +43,7 @@ internal static partial class TwoProcessBenchmark
 
         // One unmeasured Messenger run first: the disk cache and the runtime's own files warm up, not our JIT.
         await RunPairAsync(peers, "msg", "msg", 8L << 20, 64 << 10);
-        var table = new Table("link", "total", "message", "sender > receiver", "MB/s (each round)", "median", "× ldc>ldc", "setup ms (median)", "CPU s/GB send / receive", "alloc B/MB send / receive (whole run)", "steady alloc B/MB send / receive (2nd half)", "gen2 send / receive", "sender retransmitted chunks / T3", "load");
+        var table = new Table("link", "total", "message", "sender > receiver", "MB/s (each round)", "median", "× ldc>ldc", "setup ms (median)", "CPU s/GB send / receive", "alloc B/MB send / receive (whole run)", "steady alloc B/MB send / receive (2nd half)", "gen2 send / receive", "sender retransmitted chunks / T3 / loss events random:congestive", "load");
         foreach (var link in links)
         foreach (var total in totals)
         {
@@ -77,7 +77,7 @@ internal static partial class TwoProcessBenchmark
                         $"{F(Median(ok.Select(r => r.SenderAllocPerMB)), "F0")} / {F(Median(ok.Select(r => r.ReceiverAllocPerMB)), "F0")}",
                         $"{F(Median(ok.Select(r => r.SenderSteadyAllocPerMB)), "F0")} / {F(Median(ok.Select(r => r.ReceiverSteadyAllocPerMB)), "F0")}",
                         $"{F(Median(ok.Select(r => r.SenderGen2)), "F0")} / {F(Median(ok.Select(r => r.ReceiverGen2)), "F0")}",
-                        $"{F(Median(ok.Select(r => r.SenderRetransmits)), "F0")} / {F(Median(ok.Select(r => r.SenderTimeouts)), "F0")}",
+                        $"{F(Median(ok.Select(r => r.SenderRetransmits)), "F0")} / {F(Median(ok.Select(r => r.SenderTimeouts)), "F0")} / {F(Median(ok.Select(r => r.SenderRandomLosses)), "F0")}:{F(Median(ok.Select(r => r.SenderCongestiveLosses)), "F0")}",
                         LoadAverage());
                 }
             }
@@ -166,7 +166,9 @@ internal static partial class TwoProcessBenchmark
             (double?)sent["gen2"] ?? double.NaN,
             (double?)received["gen2"] ?? double.NaN,
             (double?)sent["retransmittedChunks"] ?? double.NaN,
-            (double?)sent["retransmissionTimeouts"] ?? double.NaN);
+            (double?)sent["retransmissionTimeouts"] ?? double.NaN,
+            (double?)sent["randomLossEvents"] ?? double.NaN,
+            (double?)sent["congestiveLossEvents"] ?? double.NaN);
     }
 
     private static string Name(string peer) => peer == "msg" ? "Messenger" : "libdatachannel";
@@ -221,9 +223,9 @@ internal static partial class TwoProcessBenchmark
 
     internal static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
 
-    private sealed record PairResult(bool Ok, string Error, double MBps, double SetupMs, double SenderCpu, double ReceiverCpu, double SenderAllocPerMB, double ReceiverAllocPerMB, double SenderSteadyAllocPerMB, double ReceiverSteadyAllocPerMB, double SenderGen2, double ReceiverGen2, double SenderRetransmits, double SenderTimeouts)
+    private sealed record PairResult(bool Ok, string Error, double MBps, double SetupMs, double SenderCpu, double ReceiverCpu, double SenderAllocPerMB, double ReceiverAllocPerMB, double SenderSteadyAllocPerMB, double ReceiverSteadyAllocPerMB, double SenderGen2, double ReceiverGen2, double SenderRetransmits, double SenderTimeouts, double SenderRandomLosses, double SenderCongestiveLosses)
     {
-        public static PairResult Failed(string error) => new(false, error, 0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
+        public static PairResult Failed(string error) => new(false, error, 0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
     }
 }
 

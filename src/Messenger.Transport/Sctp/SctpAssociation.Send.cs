@@ -778,10 +778,14 @@ public sealed partial class SctpAssociation
         {
             // RFC 9260 §7.2.1: slow start adds at most one MTU per SACK. Our receivers answer a burst with one SACK
             // where the RFC's sender expects one every second packet (§6.2), which would make slow start linear; a SACK
-            // covering more than two MTUs adds half of what it acknowledges, as that many SACKs would have.
+            // covering more than two MTUs adds half of what it acknowledges, as that many SACKs would have — but what
+            // it adds beyond the RFC's one MTU stops at ssthresh: the SACK that ends a fast recovery acknowledges about
+            // a window at once and would otherwise undo half of the reduction it follows.
             if (fullyUsed)
             {
-                _cwnd += newlyAcked <= 2L * _mtu ? Math.Min(newlyAcked, _mtu) : newlyAcked / 2;
+                var rfc = Math.Min(newlyAcked, _mtu);
+                var extra = newlyAcked <= 2L * _mtu ? 0 : (newlyAcked / 2) - rfc;
+                _cwnd += rfc + Math.Min(extra, Math.Max(0, _ssthresh - _cwnd - rfc));
             }
         }
         else

@@ -115,4 +115,43 @@ public class CongestionAndWindowTests
         Assert.True(net.RunUntil(() => net.B.ReceivedCount == 256, TimeSpan.FromMinutes(5)), net.Describe());
         Assert.Equal(Enumerable.Range(0, 256), net.B.Received[1].Select(m => TestMessages.Verify(1, m)));
     }
+
+    [Fact]
+    public void FastRecovery_TheSackThatEndsIt_AddsAtMostOneMtu()
+    {
+        // One DATA packet lost deep into slow start: cwnd halves, stays put through the recovery, and the SACK that
+        // ends it — which acknowledges about a window at once — must not grow it by half of that (cwnd = ssthresh:
+        // one MTU at most, RFC 9260 §7.2.1), or the reduction is undone.
+        var net = AssociationTransferTests.Connected(705, LinkConditions.Lossless with { Delay = TimeSpan.FromMilliseconds(25) });
+        var dataPackets = 0;
+        net.DropFilter = (direction, packet) => direction == 0 && packet[12] == 0 && ++dataPackets == 150;
+        long cwndBefore = 0, reduced = 0, firstStep = 0;
+        net.BeforeDelivery = (n, _) => cwndBefore = n.A.Association.CongestionWindow;
+        net.AfterDelivery = (n, toA) =>
+        {
+            var cwnd = n.A.Association.CongestionWindow;
+            if (!toA)
+            {
+                return;
+            }
+
+            if (reduced == 0 && n.A.Association.CongestionLossEvents == 1)
+            {
+                reduced = cwnd;
+            }
+            else if (reduced > 0 && firstStep == 0 && cwnd > cwndBefore)
+            {
+                firstStep = cwnd - cwndBefore;
+            }
+        };
+        for (var i = 0; i < 200; i++)
+        {
+            net.A.Association.Send(1, 53, TestMessages.Create(1, i, 10_000), default, net.Now);
+        }
+
+        Assert.True(net.RunUntil(() => net.B.ReceivedCount == 200, TimeSpan.FromMinutes(1)), net.Describe());
+        Assert.Equal(1, net.A.Association.CongestionLossEvents);
+        Assert.True(reduced > 10 * 1200, $"the loss came too early to prove anything: cwnd {reduced}");
+        Assert.InRange(firstStep, 1, 1200);
+    }
 }
