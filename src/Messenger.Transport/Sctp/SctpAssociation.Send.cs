@@ -848,7 +848,9 @@ public sealed partial class SctpAssociation
     {
         if (_baseRttBucketStart == TimeSpan.MinValue || now - _baseRttBucketStart >= BaseRttBucket)
         {
-            _baseRttPrevious = _baseRttCurrent;
+            // After a silence of two buckets or more the current bucket is older than 30 s too.
+            var stale = _baseRttBucketStart == TimeSpan.MinValue || now - _baseRttBucketStart >= 2 * BaseRttBucket;
+            _baseRttPrevious = stale ? TimeSpan.MaxValue : _baseRttCurrent;
             _baseRttCurrent = TimeSpan.MaxValue;
             _baseRttBucketStart = now;
         }
