@@ -71,8 +71,13 @@ public sealed partial class ChatService : IChatService, IFrameHandler, IPeerSess
             throw new ArgumentException($"A chat message is at most {MaxTextBytes} UTF-8 bytes; this one is {bytes}.", nameof(text));
         }
 
-        var session = Volatile.Read(ref _session)
-            ?? throw new InvalidOperationException("No session with the peer is open: connect first.");
+        // A session that has ended but whose end the host has not yet reported counts as none, so the message is
+        // refused with the same advice instead of reaching the stopped scheduler.
+        var session = Volatile.Read(ref _session);
+        if (session is null || session.Ended.IsCancellationRequested)
+        {
+            throw new InvalidOperationException("No session with the peer is open: connect first.");
+        }
         var now = _time.GetUtcNow();
         var message = new ChatMessage(Guid.CreateVersion7(now).ToString("n"), Direction.Outgoing, now, text, attachmentTransferId);
         if (_store.Value is { } store)
