@@ -64,13 +64,12 @@ public sealed class PeerConnection : IAsyncDisposable
     /// <summary>Datagrams sent in UDP GSO sends and the number of those sends (zero where GSO is off or refused).</summary>
     internal (long Datagrams, long Sends) SegmentationCounts => _loop.SegmentationCounts;
 
-    /// <summary>The SCTP sender's congestion window and retransmission counts, read racily, for measurements.</summary>
-    internal (long CongestionWindow, long RetransmittedChunks, long RetransmissionTimeouts) SctpSenderStatistics =>
-        _loop.Core.Association is { } a ? (a.CongestionWindow, a.RetransmittedChunks, a.RetransmissionTimeouts) : default;
-
-    /// <summary>The SCTP sender's loss events judged random and congestive (SctpCongestionControl.Veno), read racily.</summary>
-    internal (long Random, long Congestive) SctpLossEvents =>
-        _loop.Core.Association is { } a ? (a.RandomLossEvents, a.CongestionLossEvents) : default;
+    /// <summary>
+    /// The SCTP sender's congestion window, retransmission counts and loss events (random / congestive, see
+    /// SctpCongestionControl.Veno), read racily, for measurements.
+    /// </summary>
+    internal (long CongestionWindow, long RetransmittedChunks, long RetransmissionTimeouts, long RandomLossEvents, long CongestionLossEvents) SctpSenderStatistics =>
+        _loop.Core.Association is { } a ? (a.CongestionWindow, a.RetransmittedChunks, a.RetransmissionTimeouts, a.RandomLossEvents, a.CongestionLossEvents) : default;
 
     /// <summary>What made the connection fail, when <see cref="ConnectionState"/> is Failed.</summary>
     public PeerConnectionException? Error { get; private set; }

@@ -75,7 +75,7 @@ internal static class BenchPeer
                 await bye.Task.WaitAsync(TimeSpan.FromMinutes(5));
                 // Read off the loop thread once everything arrived: the counters no longer move.
                 var sctp = pc.SctpSenderStatistics;
-                output.Write(usage.Stop(new JsonObject { ["type"] = "result", ["role"] = "send", ["bytes"] = total, ["sha256"] = hash, ["retransmittedChunks"] = sctp.RetransmittedChunks, ["retransmissionTimeouts"] = sctp.RetransmissionTimeouts, ["randomLossEvents"] = pc.SctpLossEvents.Random, ["congestiveLossEvents"] = pc.SctpLossEvents.Congestive }, total));
+                output.Write(usage.Stop(new JsonObject { ["type"] = "result", ["role"] = "send", ["bytes"] = total, ["sha256"] = hash, ["retransmittedChunks"] = sctp.RetransmittedChunks, ["retransmissionTimeouts"] = sctp.RetransmissionTimeouts, ["randomLossEvents"] = sctp.RandomLossEvents, ["congestiveLossEvents"] = sctp.CongestionLossEvents }, total));
             }
             else
             {

@@ -119,7 +119,7 @@ internal static class TransportBenchmark
         table.Print();
     }
 
-    private static async Task<(double MegabytesPerSecond, double CpuSecondsPerGigabyte, double AllocatedBytesPerMegabyte, double DatagramsPerGsoSend, (long CongestionWindow, long RetransmittedChunks, long RetransmissionTimeouts) Sctp, int Gen2Collections)> TransferAsync(long total, int messageSize, bool gso)
+    private static async Task<(double MegabytesPerSecond, double CpuSecondsPerGigabyte, double AllocatedBytesPerMegabyte, double DatagramsPerGsoSend, (long CongestionWindow, long RetransmittedChunks, long RetransmissionTimeouts, long RandomLossEvents, long CongestionLossEvents) Sctp, int Gen2Collections)> TransferAsync(long total, int messageSize, bool gso)
     {
         var (a, b, local, remote, _) = await ConnectAsync(certificates: null, gso);
         try
