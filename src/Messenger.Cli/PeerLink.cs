@@ -35,9 +35,13 @@ internal sealed class PeerLink : IAsyncDisposable
     public static PeerConnection Create(IPAddress bind) =>
         new(new PeerConnectionOptions { Ice = new IceTransportOptions { BindAddress = bind, IncludeLoopback = IPAddress.IsLoopback(bind) } });
 
+    // Each way to connect first starts the transport's warm-up (TransportWarmUp, once per process): it runs while this
+    // side waits for the peer's code or for the relay, so the real setup finds its code compiled and its types loaded.
+
     /// <summary>Offers: prints our connection code, reads the answer's, connects.</summary>
     public static async Task<PeerLink> OfferAsync(IPAddress bind, Func<string, Task> showCode, Func<CancellationToken, Task<string?>> readCode, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
+        _ = TransportWarmUp.RunAsync();
         var connection = Create(bind);
         try
         {
@@ -60,6 +64,7 @@ internal sealed class PeerLink : IAsyncDisposable
     /// <summary>Answers: reads the offer's connection code, prints ours, connects.</summary>
     public static async Task<PeerLink> AnswerAsync(IPAddress bind, Func<string, Task> showCode, Func<CancellationToken, Task<string?>> readCode, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
+        _ = TransportWarmUp.RunAsync();
         var connection = Create(bind);
         try
         {
@@ -83,6 +88,7 @@ internal sealed class PeerLink : IAsyncDisposable
     /// <summary>Joins the relay's room; the second peer to arrive offers, candidates trickle as lines.</summary>
     public static async Task<PeerLink> ConnectAsync(IPAddress bind, string relayHost, int relayPort, string room, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
+        _ = TransportWarmUp.RunAsync();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         await using var signaling = await SignalingClient.JoinAsync(relayHost, relayPort, room, cancellationToken);
         var connection = Create(bind);

@@ -43,6 +43,12 @@ internal static class BenchPeer
         var bye = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var signaling = Task.Run(() => ReadSignalingAsync(pc, output, start, answered, bye));
+        if (Environment.GetEnvironmentVariable("BENCH_PEER_WARM_UP") == "1")
+        {
+            // As the CLI does while it waits for its peer: the first connection of the process, where nobody waits.
+            await TransportWarmUp.RunAsync();
+        }
+
         output.Write(new JsonObject { ["type"] = "ready" });
         try
         {

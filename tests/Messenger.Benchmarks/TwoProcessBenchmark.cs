@@ -41,6 +41,13 @@ internal static partial class TwoProcessBenchmark
             }).ToList()
             : [null];
 
+        if (Environment.GetEnvironmentVariable("PROCESSES_ONLY") == "setup")
+        {
+            await RunPairAsync(peers, "msg", "msg", 8L << 20, 64 << 10);
+            await MeasureSetupAsync(peers, int.Parse(Environment.GetEnvironmentVariable("PROCESSES_SETUP_ROUNDS") ?? "7", CultureInfo.InvariantCulture));
+            return;
+        }
+
         // One unmeasured Messenger run first: the disk cache and the runtime's own files warm up, not our JIT.
         await RunPairAsync(peers, "msg", "msg", 8L << 20, 64 << 10);
         var table = new Table("link", "total", "message", "sender > receiver", "MB/s (each round)", "median", "× ldc>ldc", "setup ms (median)", "CPU s/GB send / receive", "alloc B/MB send / receive (whole run)", "steady alloc B/MB send / receive (2nd half)", "gen2 send / receive", "sender retransmitted chunks / T3 / loss events random:congestive", "load");
@@ -85,6 +92,48 @@ internal static partial class TwoProcessBenchmark
 
         table.Print();
         Console.WriteLine("msg = Messenger (BenchPeer, Release), ldc = libdatachannel (npm node-datachannel); each peer its own process; '' = not reported by that peer.");
+        await MeasureSetupAsync(peers, int.Parse(Environment.GetEnvironmentVariable("PROCESSES_SETUP_ROUNDS") ?? "7", CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// Offer → open between two fresh processes, started for each round: "cold" offers the moment both are up,
+    /// "warmed" first lets each Messenger process run <see cref="Transport.TransportWarmUp"/>, as the CLI does while
+    /// it waits for its peer.
+    /// </summary>
+    private static async Task MeasureSetupAsync(string peers, int rounds)
+    {
+        if (rounds <= 0)
+        {
+            return;
+        }
+
+        string[] pairs = ["ldc>ldc", "msg>msg", "msg-warm>msg-warm", "msg>ldc", "msg-warm>ldc", "ldc>msg", "ldc>msg-warm"];
+        var setups = pairs.ToDictionary(p => p, _ => new List<double>());
+        var loads = new List<string>();
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var pair in pairs)
+            {
+                var (sender, receiver) = (pair.Split('>')[0], pair.Split('>')[1]);
+                var result = await RunPairAsync(peers, sender, receiver, 1L << 20, 64 << 10, seed: round + 1);
+                if (result.Ok)
+                {
+                    setups[pair].Add(result.SetupMs);
+                }
+            }
+
+            loads.Add(LoadAverage());
+        }
+
+        var table = new Table("setup, two fresh processes", "offer → open ms (each round)", "min", "median", "max", "load (each round)");
+        foreach (var (pair, list) in setups)
+        {
+            var (sender, receiver) = (pair.Split('>')[0], pair.Split('>')[1]);
+            table.Add($"{Name(sender)} > {Name(receiver)}", string.Join(" ", list.Select(v => F(v, "F0"))), F(list.DefaultIfEmpty(double.NaN).Min(), "F0"), F(Median(list), "F0"), F(list.DefaultIfEmpty(double.NaN).Max(), "F0"), string.Join(" ", loads));
+        }
+
+        table.Print();
+        Console.WriteLine($"1 MiB per round, {rounds} rounds; a round whose transfer failed is left out. 'warmed up' = TransportWarmUp ran in that process before the offer.");
     }
 
     private static async Task<PairResult> RunPairAsync(string peers, string sender, string receiver, long total, int size, Impairment? link = null, int seed = 1)
@@ -171,7 +220,12 @@ internal static partial class TwoProcessBenchmark
             (double?)sent["congestiveLossEvents"] ?? double.NaN);
     }
 
-    private static string Name(string peer) => peer == "msg" ? "Messenger" : "libdatachannel";
+    private static string Name(string peer) => peer switch
+    {
+        "msg" => "Messenger",
+        "msg-warm" => "Messenger (warmed up)",
+        _ => "libdatachannel",
+    };
 
     /// <summary>
     /// Rewrites the host candidates in a description or trickle line so the other side reaches this one through the
@@ -240,7 +294,7 @@ internal sealed class PeerProcess : IAsyncDisposable
     /// <summary>"msg" starts this benchmark's own <see cref="BenchPeer"/>; "ldc" the node-datachannel peer.</summary>
     public static PeerProcess Start(string kind, string peers, string[] arguments)
     {
-        var start = kind == "msg"
+        var start = kind is "msg" or "msg-warm"
             ? new ProcessStartInfo("dotnet") { ArgumentList = { typeof(PeerProcess).Assembly.Location, "peer" } }
             : new ProcessStartInfo("node") { ArgumentList = { Path.Combine(peers, "ndc-peer.mjs") }, WorkingDirectory = peers };
         foreach (var argument in arguments)
@@ -252,6 +306,11 @@ internal sealed class PeerProcess : IAsyncDisposable
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         start.Environment["DOTNET_TieredPGO"] = Environment.GetEnvironmentVariable("DOTNET_TieredPGO") ?? "1";
+        if (kind == "msg-warm")
+        {
+            start.Environment["BENCH_PEER_WARM_UP"] = "1";
+        }
+
         var process = Process.Start(start)!;
         process.ErrorDataReceived += (_, e) =>
         {

@@ -59,10 +59,15 @@ internal static class WebRtcDtls
         _ => $"0x{cipherSuite:X4}",
     };
 
+    // RFC 8422 §5.1.1, in the order browsers offer them. The server honours the client's order (BouncyCastle's
+    // default): P-256 is the platform's (PlatformEcCrypto), X25519 BouncyCastle's managed code, which is as fast once
+    // warm; werift's JavaScript P-256 costs it some 60 ms of setup more than its X25519.
+    public static readonly int[] SupportedGroups = [NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1];
+
     public static TlsCredentialedSigner Signer(TlsContext context, BcTlsCrypto crypto, DtlsCertificate certificate)
     {
         var chain = new Certificate([crypto.CreateCertificate(certificate.CertificateDer.ToArray())]);
-        return new BcDefaultTlsCredentialedSigner(new TlsCryptoParameters(context), crypto, certificate.PrivateKey, chain,
+        return new DefaultTlsCredentialedSigner(new TlsCryptoParameters(context), new PlatformEcdsaSigner(certificate.Key), chain,
             new SignatureAndHashAlgorithm(HashAlgorithm.sha256, SignatureAlgorithm.ecdsa));
     }
 }
@@ -72,6 +77,8 @@ internal sealed class WebRtcDtlsClient(BcTlsCrypto crypto, DtlsConnectionOptions
     protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
 
     protected override int[] GetSupportedCipherSuites() => options.CipherSuites ?? WebRtcDtls.CipherSuites;
+
+    protected override IList<int> GetSupportedGroups(IList<int> namedGroupRoles) => [.. options.SupportedGroups ?? WebRtcDtls.SupportedGroups];
 
     public override int GetHandshakeTimeoutMillis() => (int)options.HandshakeTimeout.TotalMilliseconds;
 

@@ -29,4 +29,7 @@ public sealed record DtlsConnectionOptions
 
     /// <summary>The suites this side offers or accepts, in order; null for <see cref="WebRtcDtls.CipherSuites"/> (tests pin one).</summary>
     internal int[]? CipherSuites { get; init; }
+
+    /// <summary>The named groups a client offers, in order; null for <see cref="WebRtcDtls.SupportedGroups"/> (tests pin one).</summary>
+    internal int[]? SupportedGroups { get; init; }
 }

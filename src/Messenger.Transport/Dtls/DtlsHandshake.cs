@@ -10,9 +10,10 @@ public sealed class DtlsHandshakeResult : IDisposable
 {
     private readonly WebRtcTlsCrypto _crypto;
 
-    internal DtlsHandshakeResult(DtlsRecordKeys keys, int? srtpProfile, TimeSpan time, IReadOnlyList<byte[]> finalFlight, DtlsTransport bouncyCastleTransport, WebRtcTlsCrypto crypto)
+    internal DtlsHandshakeResult(DtlsRecordKeys keys, int? srtpProfile, int namedGroup, TimeSpan time, IReadOnlyList<byte[]> finalFlight, DtlsTransport bouncyCastleTransport, WebRtcTlsCrypto crypto)
     {
         _crypto = crypto;
+        NamedGroup = namedGroup;
         Keys = keys;
         SrtpProfile = srtpProfile;
         HandshakeTime = time;
@@ -30,6 +31,9 @@ public sealed class DtlsHandshakeResult : IDisposable
     public int? SrtpProfile { get; }
 
     public TimeSpan HandshakeTime { get; }
+
+    /// <summary>The ECDHE group (BouncyCastle's NamedGroup number): the first of the client's that the server has.</summary>
+    internal int NamedGroup { get; }
 
     /// <summary>
     /// The datagrams of our last flight. The server's is the final flight of the handshake: when the client repeats
@@ -102,7 +106,7 @@ public static class DtlsHandshake
             keys = (keys ?? throw new DtlsException("The DTLS handshake ended without record keys.")) with { NextWriteSequence = adapter.NextEpochOneSequence };
             var flight = options.Role == DtlsRole.Server ? adapter.CurrentFlight : [];
             adapter.StopCapturing();
-            return new DtlsHandshakeResult(keys, srtpProfile, Stopwatch.GetElapsedTime(started), flight, dtls, crypto);
+            return new DtlsHandshakeResult(keys, srtpProfile, crypto.EcdheGroup, Stopwatch.GetElapsedTime(started), flight, dtls, crypto);
         }
         catch (Exception e) when (e is TlsException or IOException)
         {
