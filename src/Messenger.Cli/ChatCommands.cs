@@ -115,7 +115,7 @@ internal static class ChatCommands
     {
         while (true)
         {
-            var line = await Task.Run(() => Console.In.ReadLine(), CancellationToken.None).WaitAsync(cancellationToken);
+            var line = await ConsoleLines.Instance.ReadLineAsync(cancellationToken);
             if (line is null || line.Trim().Length > 0)
             {
                 return line?.Trim();
@@ -177,7 +177,7 @@ internal static class ChatCommands
             // next; unnamed, a connection gets a name of its own from the peer's certificate.
             var peer = named ?? UnnamedPeer(link);
             output.Peer = ChatOutput.Clean(peer);
-            return await new ChatSession(host, link, output, peer, parse.GetValue(_autoAccept)).RunAsync(Console.In, cancellationToken);
+            return await new ChatSession(host, link, output, peer, parse.GetValue(_autoAccept)).RunAsync(ConsoleLines.Instance, cancellationToken);
         }
 
         private static string UnnamedPeer(PeerLink link) =>

@@ -403,7 +403,11 @@ public sealed class PeerConnection : IAsyncDisposable
                         // which answers through the socket directly.
                         var path = new QueuedDatagramTransport((DatagramSender)(datagram => _loop.SendToSelected(datagram)), maxDatagramSize: 1472);
                         _loop.Core.BeginHandshake(path);
-                        _background = Task.Run(() => ConnectDtlsAndSctpAsync(path));
+
+                        // Called here, not through Task.Run: it only starts BouncyCastle's thread before its first
+                        // await, and a pool hop at this point waited up to 630 ms (measured) whenever the application's
+                        // pool was short of threads (test hosts block two of the two a 2-core machine starts with).
+                        _background = ConnectDtlsAndSctpAsync(path);
                     }
                 }
 

@@ -42,7 +42,10 @@ internal static class BenchPeer
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var bye = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var signaling = Task.Run(() => ReadSignalingAsync(pc, output, start, answered, bye));
+        // Signaling is read on a thread of its own: Console.In blocks, and awaited on the pool it would hold one of the
+        // two pool threads a 2-core machine starts with for the whole run.
+        var signaling = new Thread(() => ReadSignaling(pc, output, start, answered, bye)) { IsBackground = true, Name = "signaling" };
+        signaling.Start();
         if (Environment.GetEnvironmentVariable("BENCH_PEER_WARM_UP") == "1")
         {
             // As the CLI does while it waits for its peer: the first connection of the process, where nobody waits.
@@ -101,7 +104,6 @@ internal static class BenchPeer
             return 1;
         }
 
-        _ = signaling;
         return 0;
     }
 
@@ -158,9 +160,9 @@ internal static class BenchPeer
         return (received, Convert.ToHexStringLower(hash.GetHashAndReset()));
     }
 
-    private static async Task ReadSignalingAsync(PeerConnection pc, Output output, TaskCompletionSource start, TaskCompletionSource answered, TaskCompletionSource bye)
+    private static void ReadSignaling(PeerConnection pc, Output output, TaskCompletionSource start, TaskCompletionSource answered, TaskCompletionSource bye)
     {
-        while (await Console.In.ReadLineAsync() is { } line)
+        while (Console.In.ReadLine() is { } line)
         {
             if (line.Length == 0 || line[0] != '{')
             {
