@@ -1,7 +1,7 @@
 using System.Net;
 using Messenger.Contracts.Channels;
+using Messenger.Transport.DataChannels;
 using Messenger.Transport.Ice;
-using Messenger.Transport.Sdp;
 
 namespace Messenger.Transport;
 
@@ -34,20 +34,12 @@ public static class TransportWarmUp
             var options = new PeerConnectionOptions { Ice = new IceTransportOptions { BindAddress = IPAddress.Loopback, IncludeLoopback = true } };
             a = new PeerConnection(options);
             b = new PeerConnection(options);
-            a.LocalCandidate += (_, c) => b.AddRemoteCandidate(c);
-            b.LocalCandidate += (_, c) => a.AddRemoteCandidate(c);
             var incoming = new TaskCompletionSource<IDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
             b.DataChannel += (_, channel) => incoming.TrySetResult(channel);
-
-            var offer = a.CreateOffer();
-            a.SetLocalDescription(offer);
-            b.SetRemoteDescription(SessionDescription.Parse(offer.ToString(), SdpType.Offer));
-            var answer = b.CreateAnswer();
-            b.SetLocalDescription(answer);
-            a.SetRemoteDescription(SessionDescription.Parse(answer.ToString(), SdpType.Answer));
+            InProcessPair.Negotiate(a, b);
             var outgoing = a.CreateDataChannel("warm-up");
             var remote = await incoming.Task.WaitAsync(Limit).ConfigureAwait(false);
-            await WaitOpenAsync(outgoing).ConfigureAwait(false);
+            await DataChannelOpen.WaitAsync(outgoing, Limit).ConfigureAwait(false);
             await ExchangeAsync(outgoing, remote).ConfigureAwait(false);
             await ExchangeAsync(remote, outgoing).ConfigureAwait(false);
             return true;
@@ -70,22 +62,6 @@ public static class TransportWarmUp
         from.SendPooled(System.Buffers.ArrayPool<byte>.Shared.Rent(64), 64);
         from.SendText("warm-up");
         await reading.ConfigureAwait(false);
-    }
-
-    private static async Task WaitOpenAsync(IDataChannel channel)
-    {
-        var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        channel.StateChanged += (_, state) =>
-        {
-            if (state == DataChannelState.Open)
-            {
-                open.TrySetResult();
-            }
-        };
-        if (channel.State != DataChannelState.Open)
-        {
-            await open.Task.WaitAsync(Limit).ConfigureAwait(false);
-        }
     }
 
     private static async Task ReadTwoAsync(IDataChannel channel, CancellationToken cancellationToken)

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Messenger.Contracts.Channels;
 using Messenger.Transport;
+using Messenger.Transport.DataChannels;
 using Messenger.Transport.Ice;
 using Messenger.Transport.Sdp;
 
@@ -76,7 +77,7 @@ internal static class BenchPeer
                 var channel = pc.CreateDataChannel("bench");
                 await pc.Connected;
                 var connectedMs = clock.Elapsed.TotalMilliseconds;
-                await WaitOpenAsync(channel);
+                await DataChannelOpen.WaitAsync(channel, TimeSpan.FromSeconds(30));
                 output.Write(new JsonObject { ["type"] = "open", ["setupMs"] = clock.Elapsed.TotalMilliseconds, ["iceMs"] = iceMs, ["connectedMs"] = connectedMs });
                 var usage = Usage.Start();
                 var hash = await SendAsync(channel, total, size, usage);
@@ -89,7 +90,7 @@ internal static class BenchPeer
             else
             {
                 var channel = await remoteChannel.Task;
-                await WaitOpenAsync(channel);
+                await DataChannelOpen.WaitAsync(channel, TimeSpan.FromSeconds(30));
                 output.Write(new JsonObject { ["type"] = "open" });
                 var usage = Usage.Start();
                 var clock = Stopwatch.StartNew();
@@ -198,22 +199,6 @@ internal static class BenchPeer
         }
 
         bye.TrySetResult();
-    }
-
-    private static async Task WaitOpenAsync(IDataChannel channel)
-    {
-        var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        channel.StateChanged += (_, state) =>
-        {
-            if (state == DataChannelState.Open)
-            {
-                open.TrySetResult();
-            }
-        };
-        if (channel.State != DataChannelState.Open)
-        {
-            await open.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        }
     }
 
     /// <summary>stdout, one JSON object per line, from any thread.</summary>

@@ -4,6 +4,7 @@ using System.Net;
 using System.Security.Cryptography;
 using Messenger.Contracts.Channels;
 using Messenger.Transport;
+using Messenger.Transport.DataChannels;
 using Messenger.Transport.Dtls;
 using Messenger.Transport.Ice;
 using Messenger.Transport.Sdp;
@@ -191,8 +192,6 @@ internal static class TransportBenchmark
     {
         var a = new PeerConnection(Options(certificates?.Item1, gso));
         var b = new PeerConnection(Options(certificates?.Item2, gso));
-        a.LocalCandidate += (_, c) => b.AddRemoteCandidate(c);
-        b.LocalCandidate += (_, c) => a.AddRemoteCandidate(c);
         var remote = new TaskCompletionSource<IDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
         b.DataChannel += (_, channel) => remote.TrySetResult(channel);
 
@@ -205,27 +204,11 @@ internal static class TransportBenchmark
                 iceConnected = Stopwatch.GetElapsedTime(started);
             }
         };
-        var offer = a.CreateOffer();
-        a.SetLocalDescription(offer);
-        b.SetRemoteDescription(SessionDescription.Parse(offer.ToString(), SdpType.Offer));
-        var answer = b.CreateAnswer();
-        b.SetLocalDescription(answer);
-        a.SetRemoteDescription(SessionDescription.Parse(answer.ToString(), SdpType.Answer));
+        InProcessPair.Negotiate(a, b);
         await Task.WhenAll(a.Connected, b.Connected).WaitAsync(Wait).ConfigureAwait(false);
         var connected = Stopwatch.GetElapsedTime(started);
         var local = a.CreateDataChannel("bench");
-        var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        local.StateChanged += (_, state) =>
-        {
-            if (state == DataChannelState.Open)
-            {
-                open.TrySetResult();
-            }
-        };
-        if (local.State != DataChannelState.Open)
-        {
-            await open.Task.WaitAsync(Wait).ConfigureAwait(false);
-        }
+        await DataChannelOpen.WaitAsync(local, Wait).ConfigureAwait(false);
 
         var setup = Stopwatch.GetElapsedTime(started);
         LastSetupBreakdown = $"ICE {Ms(iceConnected)} / DTLS+SCTP {Ms(connected)} / open {Ms(setup)}";
