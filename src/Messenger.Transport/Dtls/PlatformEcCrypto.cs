@@ -8,8 +8,9 @@ namespace Messenger.Transport.Dtls;
 /// <summary>
 /// The handshake's elliptic-curve work done by the platform (OpenSSL through System.Security.Cryptography) instead of
 /// BouncyCastle's managed field arithmetic: ECDHE on the NIST curves (RFC 8422 §5.10), ECDSA signatures of our
-/// certificate's key and verification of the peer's. A cold process otherwise runs BouncyCastle's curve code unoptimised
-/// (it is not precompiled: it tests for AVX2 at run time), which cost tens of milliseconds of every first handshake.
+/// certificate's key and verification of the peer's. Measured in one process (Release): an ECDSA signature 0.32 →
+/// 0.03 ms, a verification with its certificate parse 0.56 → 0.26 ms, and on first use 3.4 → 0.1 and 4.6 → 1.0 ms;
+/// a fresh process's whole setup did not change beyond noise (its cost is elsewhere, see TransportWarmUp).
 /// </summary>
 internal static class PlatformEcCrypto
 {
