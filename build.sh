@@ -112,11 +112,13 @@ case "${1:-}" in
         ;;
     bench)
         shift
-        ensure_packages iproute2
+        ensure_packages iproute2 "${DEMO_PACKAGES[@]}"
         ensure_dotnet
         ensure_node_peers tests/Messenger.Benchmarks/peers/package-lock.json
         publish_ready_to_run tests/Messenger.Benchmarks artifacts/benchmarks
-        export BENCHMARK_PEERS="$PWD/tests/Messenger.Benchmarks/peers"
+        # end-to-end runs the messenger command itself, as users do (and its plugins, which this publish builds).
+        publish_ready_to_run src/Messenger.Cli artifacts/messenger
+        export BENCHMARK_PEERS="$PWD/tests/Messenger.Benchmarks/peers" MESSENGER_CLI="$PWD/artifacts/messenger/messenger.dll"
         exec unshare -n bash -c 'ip link set lo up && exec dotnet artifacts/benchmarks/Messenger.Benchmarks.dll "$@"' bash "$@"
         ;;
     -h|--help|help)

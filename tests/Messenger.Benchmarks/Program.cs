@@ -18,9 +18,10 @@ var all = new Dictionary<string, Func<Task>>(StringComparer.OrdinalIgnoreCase)
     ["record-cipher"] = RecordCipherBenchmark.RunAsync,
     ["reference"] = ReferencePeerBenchmark.RunAsync,
     ["processes"] = TwoProcessBenchmark.RunAsync,
+    ["end-to-end"] = EndToEndBenchmark.RunAsync,
 };
 
-var selected = args.Length == 0 ? all.Keys.Where(k => k != "processes").ToList() : args.ToList();
+var selected = args.Length == 0 ? all.Keys.Where(k => k is not "processes" and not "end-to-end").ToList() : args.ToList();
 foreach (var name in selected)
 {
     if (!all.TryGetValue(name, out var run))

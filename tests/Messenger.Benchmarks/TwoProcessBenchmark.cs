@@ -220,6 +220,13 @@ internal static partial class TwoProcessBenchmark
             (double?)sent["congestiveLossEvents"] ?? double.NaN);
     }
 
+    /// <summary>One measured pairing's MB/s (NaN when it failed), for other benchmarks' ratios.</summary>
+    internal static async Task<double> RawRateAsync(string peers, string sender, string receiver, long total, int size)
+    {
+        var result = await RunPairAsync(peers, sender, receiver, total, size);
+        return result.Ok ? result.MBps : double.NaN;
+    }
+
     private static string Name(string peer) => peer switch
     {
         "msg" => "Messenger",

@@ -1,0 +1,320 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Messenger.TestSupport;
+
+namespace Messenger.Benchmarks;
+
+/// <summary>
+/// The chat-and-files journey as users run it: a relay (<c>messenger signal</c>) and two <c>messenger connect --json
+/// --auto-accept</c> processes with SQLCipher stores. Chat lines at E2E_CHAT_HZ (20) measure round trips (from
+/// <c>chat-delivered</c>) with no transfer, during a file sent the same way as the chat, and during one sent the
+/// other way; each file (E2E_MIB, 1024 MiB of random bytes) is timed from <c>/send</c> to the sender's
+/// <c>transfer-completed</c> (the receiver verified it); peak RSS is each process's VmHWM. libdatachannel's raw
+/// two-process channel throughput runs in the same session for the ratio. The CLI comes from MESSENGER_CLI
+/// (<c>build.sh bench</c> publishes it to artifacts/messenger). Run inside a loopback-only namespace.
+/// </summary>
+internal static class EndToEndBenchmark
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(10);
+
+    public static async Task RunAsync()
+    {
+        var cli = Environment.GetEnvironmentVariable("MESSENGER_CLI") ?? Path.Combine(RepoPaths.RepoRoot, "artifacts", "messenger", "messenger.dll");
+        if (!File.Exists(cli))
+        {
+            Console.WriteLine($"end-to-end: skipped, no CLI at {cli} (bash build.sh bench end-to-end publishes it).");
+            return;
+        }
+
+        var mib = int.Parse(Environment.GetEnvironmentVariable("E2E_MIB") ?? "1024", CultureInfo.InvariantCulture);
+        var hz = double.Parse(Environment.GetEnvironmentVariable("E2E_CHAT_HZ") ?? "20", CultureInfo.InvariantCulture);
+        using var temp = new TempFolder();
+        await using var relay = CliProcess.Start("relay", cli, temp.Path, "signal", "--bind", "127.0.0.1", "--port", "0");
+        var listening = await relay.NextAsync(l => l.Contains("listening on", StringComparison.Ordinal));
+        var address = listening.Split("listening on ")[1].Split(' ')[0];
+
+        var table = new Table("case", "chat round trip ms p50", "p90", "p99", "max", "n (delivered/sent)", "/send → offered / first progress / verified s", "MB/s", "× ldc raw", "peak RSS MiB alice / bob", "load");
+        var ldc = await RawLibdatachannelAsync(mib);
+        string[] Connect(string name) => ["connect", "--room", "e2e", "--relay", address, "--bind", "127.0.0.1", "--json", "--auto-accept", "--peer", name == "alice" ? "bob" : "alice",
+            "--profile", Directory.CreateDirectory(Path.Combine(temp.Path, name)).FullName, "--key-file", KeyFile(temp, name)];
+        await using var alice = CliProcess.Start("alice", cli, RepoPaths.RepoRoot, Connect("alice"));
+        await using var bob = CliProcess.Start("bob", cli, RepoPaths.RepoRoot, Connect("bob"));
+        await Task.WhenAll(alice.NextEventAsync("connected"), bob.NextEventAsync("connected"));
+
+        var idle = await ChatAsync(alice, hz, TimeSpan.FromSeconds(10), Task.Delay(TimeSpan.FromSeconds(10)));
+        table.Add([$"no transfer", .. idle, "", "", "", Rss(alice, bob), TwoProcessBenchmark.LoadAverage()]);
+
+        foreach (var (label, chatter) in new[] { ("during the file, chat the same way (alice → bob)", alice), ("during the file, chat the other way (bob → alice)", bob) })
+        {
+            var file = Path.Combine(temp.Path, $"file-{label.Length}.bin");
+            WriteRandomFile(file, (long)mib << 20);
+            var sent = Stopwatch.StartNew();
+            var offered = Since(sent, alice.NextEventAsync("transfer-offered"));
+            var firstProgress = Since(sent, alice.NextEventAsync("transfer-progress"));
+            var done = alice.NextEventAsync("transfer-completed", "transfer-failed");
+            await alice.SendAsync($"/send {file}");
+            var chat = await ChatAsync(chatter, hz, Limit, done);
+            var outcome = await done;
+            var seconds = sent.Elapsed.TotalSeconds;
+            var ok = (string?)outcome["event"] == "transfer-completed";
+            var rate = ((long)mib << 20) / 1e6 / seconds;
+            var times = $"{(offered.IsCompleted ? F(await offered) : "")} / {(firstProgress.IsCompleted ? F(await firstProgress) : "")} / {(ok ? F(seconds) : "failed: " + ((string?)outcome["reason"] ?? "?"))}";
+            table.Add([label, .. chat, times, ok ? F(rate) : "", ok && ldc > 0 ? F(rate / ldc) + "×" : "", Rss(alice, bob), TwoProcessBenchmark.LoadAverage()]);
+            File.Delete(file);
+        }
+
+        table.Print();
+        Console.WriteLine($"{mib} MiB files into SQLCipher stores, chat at {hz:0} Hz; ldc raw = node-datachannel, two processes, 64 KiB messages, same session: {F(ldc)} MB/s. RSS is VmHWM so far (peak since start).");
+    }
+
+    private static async Task<double> RawLibdatachannelAsync(int mib)
+    {
+        if (await ReferencePeers.LocateAsync() is not { } peers)
+        {
+            return double.NaN;
+        }
+
+        return await TwoProcessBenchmark.RawRateAsync(peers, "ldc", "ldc", (long)mib << 20, 64 << 10);
+    }
+
+    /// <summary>Sends chat lines from <paramref name="from"/> at <paramref name="hz"/> until <paramref name="until"/> ends; returns the round-trip columns.</summary>
+    private static async Task<string[]> ChatAsync(CliProcess from, double hz, TimeSpan limit, Task until)
+    {
+        var trips = new List<double>();
+        var collecting = Task.Run(async () =>
+        {
+            await foreach (var e in from.EventsAsync("chat-delivered"))
+            {
+                lock (trips)
+                {
+                    trips.Add((double?)e["roundTripMilliseconds"] ?? double.NaN);
+                }
+            }
+        });
+        var clock = Stopwatch.StartNew();
+        using var ticks = new PeriodicTimer(TimeSpan.FromSeconds(1 / hz));
+        var i = 0;
+        while (!until.IsCompleted && clock.Elapsed < limit && await ticks.WaitForNextTickAsync())
+        {
+            await from.SendAsync($"ping {i++} {Convert.ToHexString(RandomNumberGenerator.GetBytes(8))}");
+        }
+
+        // The last lines' receipts.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        from.StopEvents("chat-delivered");
+        await collecting;
+        List<double> sorted;
+        lock (trips)
+        {
+            sorted = [.. trips.Order()];
+        }
+
+        double P(double q) => sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
+        return [F(P(0.5)), F(P(0.9)), F(P(0.99)), F(sorted.Count == 0 ? double.NaN : sorted[^1]), $"{sorted.Count}/{i}"];
+    }
+
+    private static async Task<double> Since(Stopwatch clock, Task<JsonObject> e)
+    {
+        await e;
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    private static string Rss(CliProcess a, CliProcess b) => $"{a.PeakRssMiB()} / {b.PeakRssMiB()}";
+
+    private static string KeyFile(TempFolder temp, string name)
+    {
+        var path = Path.Combine(temp.Path, name + ".key");
+        File.WriteAllText(path, Convert.ToHexString(RandomNumberGenerator.GetBytes(32)));
+        return path;
+    }
+
+    private static void WriteRandomFile(string path, long size)
+    {
+        using var file = File.Create(path);
+        var buffer = new byte[1 << 20];
+        for (var left = size; left > 0; left -= buffer.Length)
+        {
+            RandomNumberGenerator.Fill(buffer);
+            file.Write(buffer, 0, (int)Math.Min(left, buffer.Length));
+        }
+    }
+
+    private static string F(double value) => double.IsNaN(value) ? "" : value.ToString(value < 10 ? "F1" : "F0", CultureInfo.InvariantCulture);
+
+    /// <summary>One <c>messenger</c> process: stdin lines in, stdout lines (JSON events with --json) out.</summary>
+    private sealed class CliProcess : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
+        private readonly Dictionary<string, Channel<JsonObject>> _watch = [];
+        private readonly List<(string[] Names, TaskCompletionSource<JsonObject> Next)> _waiters = [];
+        private readonly StringBuilder _stderr = new();
+        private readonly string _name;
+
+        private CliProcess(string name, Process process)
+        {
+            _name = name;
+            _process = process;
+            process.OutputDataReceived += (_, e) => OnLine(e.Data);
+            process.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is { } line)
+                {
+                    lock (_stderr)
+                    {
+                        _stderr.AppendLine(line);
+                    }
+                }
+            };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+        }
+
+        public static CliProcess Start(string name, string cli, string workingDirectory, params string[] args)
+        {
+            var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, StandardOutputEncoding = Encoding.UTF8 };
+            start.ArgumentList.Add(cli);
+            foreach (var arg in args)
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            start.Environment["NO_COLOR"] = "1";
+            start.Environment.Remove("MESSENGER_STORE_PASSPHRASE");
+            return new CliProcess(name, Process.Start(start)!);
+        }
+
+        public async Task SendAsync(string line)
+        {
+            await _process.StandardInput.WriteLineAsync(line);
+            await _process.StandardInput.FlushAsync();
+        }
+
+        public async Task<string> NextAsync(Func<string, bool> predicate)
+        {
+            using var limit = new CancellationTokenSource(Limit);
+            await foreach (var line in _lines.Reader.ReadAllAsync(limit.Token))
+            {
+                if (predicate(line))
+                {
+                    return line;
+                }
+            }
+
+            throw new InvalidOperationException($"{_name} ended: {Stderr()}");
+        }
+
+        /// <summary>The next event of one of <paramref name="names"/> from now on; several may wait at once.</summary>
+        public Task<JsonObject> NextEventAsync(params string[] names)
+        {
+            var next = new TaskCompletionSource<JsonObject>(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_watch)
+            {
+                _waiters.Add((names, next));
+            }
+
+            return next.Task.WaitAsync(Limit);
+        }
+
+        /// <summary>Every event named <paramref name="name"/> from now until <see cref="StopEvents"/>.</summary>
+        public IAsyncEnumerable<JsonObject> EventsAsync(string name)
+        {
+            var channel = Channel.CreateUnbounded<JsonObject>();
+            lock (_watch)
+            {
+                _watch[name] = channel;
+            }
+
+            return channel.Reader.ReadAllAsync();
+        }
+
+        public void StopEvents(string name)
+        {
+            lock (_watch)
+            {
+                if (_watch.Remove(name, out var channel))
+                {
+                    channel.Writer.TryComplete();
+                }
+            }
+        }
+
+        public string PeakRssMiB()
+        {
+            try
+            {
+                var line = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+                return line is null ? "" : (long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024).ToString(CultureInfo.InvariantCulture);
+            }
+            catch (IOException)
+            {
+                return "";
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                if (!_process.HasExited && _name == "relay")
+                {
+                    _process.Kill(entireProcessTree: true);
+                }
+                else if (!_process.HasExited)
+                {
+                    await SendAsync("/quit");
+                    using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                    await _process.WaitForExitAsync(wait.Token);
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+
+            _process.Dispose();
+        }
+
+        private string Stderr()
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+
+        private void OnLine(string? line)
+        {
+            if (line is null)
+            {
+                _lines.Writer.TryComplete();
+                return;
+            }
+
+            if (line.StartsWith('{') && JsonNode.Parse(line) is JsonObject e && (string?)e["event"] is { } name)
+            {
+                lock (_watch)
+                {
+                    if (_watch.TryGetValue(name, out var channel))
+                    {
+                        channel.Writer.TryWrite(e);
+                    }
+
+                    foreach (var waiter in _waiters.Where(w => w.Names.Contains(name)).ToList())
+                    {
+                        _waiters.Remove(waiter);
+                        waiter.Next.TrySetResult(e);
+                    }
+                }
+
+                return;
+            }
+
+            _lines.Writer.TryWrite(line);
+        }
+    }
+}
