@@ -13,8 +13,10 @@ public interface IFrameHandler
     IReadOnlyCollection<FrameKind> Kinds { get; }
 
     /// <summary>
-    /// Handles one received frame. Frames of one session arrive one at a time, in the order they were received.
-    /// Throwing <see cref="FrameFormatException"/> reports a malformed body; the session stays usable.
+    /// Handles one received frame. This handler's frames of one session arrive one at a time, in the order they were
+    /// received; other handlers' frames are handled meanwhile, on their own (a slow handler delays only itself, and
+    /// the peer's sending through the transport's receive window). Throwing <see cref="FrameFormatException"/>
+    /// reports a malformed body; the session stays usable.
     /// </summary>
     /// <param name="session">The session the frame came from; use it to reply.</param>
     /// <param name="kind">The frame's kind, one of <see cref="Kinds"/>.</param>

@@ -11,4 +11,16 @@ public sealed class FramingOptions
 
     /// <summary>The largest frame accepted from the peer, in bytes; matches the 262,144-byte max-message-size we advertise.</summary>
     public int MaxReceivedFrameSize { get; set; } = 256 * 1024;
+
+    /// <summary>
+    /// Frames one handler may have waiting before the session stops reading (see PeerSession). Frames normally wait
+    /// on the transport's receive window first (5 MiB); this bounds a flood of tiny frames.
+    /// </summary>
+    public int HandlerQueueCapacity { get; set; } = 4096;
+
+    /// <summary>
+    /// Bytes of frames one handler may have waiting before the session stops reading. Above our transport's 5 MiB
+    /// receive window, so over it the window binds first and chat is never held behind a slow handler.
+    /// </summary>
+    public long HandlerQueueBytes { get; set; } = 8 * 1024 * 1024;
 }

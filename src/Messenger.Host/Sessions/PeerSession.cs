@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Messenger.Contracts.Channels;
 using Messenger.Contracts.Framing;
 using Messenger.Host.Framing;
@@ -9,6 +10,15 @@ namespace Messenger.Host.Sessions;
 /// One live session with the peer: reads frames from the data channel and routes them to their handlers, and
 /// writes frames through the send scheduler. Ends when the channel closes.
 /// </summary>
+/// <remarks>
+/// Each handler has an inbox of its own, served by its own task: a handler sees its frames one at a time and in
+/// order, and a slow one (a file being written) never delays another's (chat). A frame waiting in an inbox keeps its
+/// transport buffer, and with it its share of the SCTP receive window, until its handler is done: a handler that falls
+/// behind slows the peer's sending through the window, and nothing is dropped. An inbox holds at most
+/// <see cref="FramingOptions.HandlerQueueCapacity"/> frames and <see cref="FramingOptions.HandlerQueueBytes"/> bytes;
+/// at that bound the receive loop waits, for every handler (over our transport, whose window is smaller, only a flood
+/// of tiny frames gets there; a channel without such a window, like the in-memory one of the tests, is held here).
+/// </remarks>
 public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
 {
     private readonly IDataChannel _channel;
@@ -18,6 +28,11 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
     private readonly SendScheduler _scheduler;
     private readonly CancellationTokenSource _ended = new();
     private readonly int _maxReceivedFrameSize;
+    private readonly int _handlerQueueCapacity;
+    private readonly long _handlerQueueBytes;
+
+    // One inbox per handler, made at its first frame; touched only by the receive loop (RunAsync).
+    private readonly Dictionary<IFrameHandler, HandlerInbox> _inboxes = [];
 
     internal PeerSession(
         IDataChannel channel,
@@ -36,6 +51,8 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
         // The channel's MaxMessageSize is the peer's limit for what we send; what we accept is our own (the transport
         // already enforces the max-message-size we advertised).
         _maxReceivedFrameSize = options.MaxReceivedFrameSize;
+        _handlerQueueCapacity = options.HandlerQueueCapacity;
+        _handlerQueueBytes = options.HandlerQueueBytes;
         MaxFrameBodySize = channel.MaxMessageSize - FrameCodec.MaxHeaderSize;
     }
 
@@ -96,14 +113,17 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
         {
             await foreach (var message in _channel.ReceiveAllAsync(linked.Token).ConfigureAwait(false))
             {
+                var routed = false;
                 try
                 {
-                    await DispatchAsync(message, linked.Token).ConfigureAwait(false);
+                    routed = await RouteAsync(message, linked.Token).ConfigureAwait(false);
                 }
                 finally
                 {
-                    // The handler is done with the body: the transport may reuse its buffer.
-                    message.Release();
+                    if (!routed)
+                    {
+                        message.Release(); // dropped, or not queued: the transport may reuse its buffer
+                    }
                 }
             }
         }
@@ -113,7 +133,21 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
         }
         finally
         {
-            await EndAsync().ConfigureAwait(false);
+            // Frames already received are handled before the session ends (the last chunks and a transfer's End),
+            // unless the session was ended from outside, which cancels the handlers too.
+            foreach (var inbox in _inboxes.Values)
+            {
+                inbox.Queue.Writer.TryComplete();
+            }
+
+            try
+            {
+                await Task.WhenAll(_inboxes.Values.Select(i => i.Pump)).ConfigureAwait(false);
+            }
+            finally
+            {
+                await EndAsync().ConfigureAwait(false);
+            }
         }
     }
 
@@ -124,27 +158,75 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
         _ended.Dispose();
     }
 
-    private async Task DispatchAsync(DataChannelMessage message, CancellationToken cancellationToken)
+    /// <summary>Decodes one message and queues it for its handler; false when it was dropped (the caller releases it).</summary>
+    private async ValueTask<bool> RouteAsync(DataChannelMessage message, CancellationToken cancellationToken)
     {
         Statistics.OnReceived();
         if (message.IsText)
         {
             Reject(FrameRejectionReason.Malformed, null, "a text message is not a frame; frames are binary");
-            return;
+            return false;
         }
 
         if (!FrameCodec.TryDecode(message.Data, _maxReceivedFrameSize, out var kind, out var body, out var error))
         {
             Reject(FrameRejectionReason.Malformed, null, error!);
-            return;
+            return false;
         }
 
         if (!_router.TryGetHandler(kind, out var handler))
         {
             Reject(FrameRejectionReason.UnknownKind, kind.Value, $"no handler owns frame kind {kind}");
-            return;
+            return false;
         }
 
+        if (!_inboxes.TryGetValue(handler, out var inbox))
+        {
+            var queue = Channel.CreateUnbounded<Inbound>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+            var budget = new InboxBudget(_handlerQueueBytes, _handlerQueueCapacity);
+            inbox = new HandlerInbox(queue, budget, Task.Run(() => PumpAsync(handler, queue.Reader, budget, cancellationToken), CancellationToken.None));
+            _inboxes[handler] = inbox;
+        }
+
+        // Waits only while this handler's inbox is full (see the remarks); the queue itself never refuses.
+        await inbox.Budget.TakeAsync(message.Data.Length, cancellationToken).ConfigureAwait(false);
+        inbox.Queue.Writer.TryWrite(new Inbound(kind, body, message));
+        return true;
+    }
+
+    /// <summary>Runs one handler's frames in order; each frame's buffer goes back to the transport once handled.</summary>
+    private async Task PumpAsync(IFrameHandler handler, ChannelReader<Inbound> inbox, InboxBudget budget, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (await inbox.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (inbox.TryRead(out var frame))
+                {
+                    try
+                    {
+                        await HandleAsync(handler, frame.Kind, frame.Body, cancellationToken).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        budget.Give(frame.Message.Data.Length);
+                        frame.Message.Release();
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Ended from outside: what is still queued is released unhandled.
+            while (inbox.TryRead(out var left))
+            {
+                left.Message.Release();
+            }
+        }
+    }
+
+    private async Task HandleAsync(IFrameHandler handler, FrameKind kind, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
         try
         {
             await handler.HandleFrameAsync(this, kind, body, cancellationToken).ConfigureAwait(false);
@@ -225,6 +307,56 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Session observer {Observer} failed when the session ended")]
     private partial void LogObserverFailed(string observer, Exception exception);
+
+    private readonly record struct Inbound(FrameKind Kind, ReadOnlyMemory<byte> Body, DataChannelMessage Message);
+
+    private sealed record HandlerInbox(Channel<Inbound> Queue, InboxBudget Budget, Task Pump);
+
+    /// <summary>What one inbox may hold, in frames and bytes; one writer waits for room, one reader gives it back.</summary>
+    private sealed class InboxBudget(long maxBytes, int maxFrames)
+    {
+        private readonly Lock _gate = new();
+        private long _bytes;
+        private int _frames;
+        private TaskCompletionSource? _room;
+
+        /// <summary>Takes room for one frame of <paramref name="bytes"/>; an empty inbox takes any one frame.</summary>
+        public async ValueTask TakeAsync(int bytes, CancellationToken cancellationToken)
+        {
+            while (true)
+            {
+                Task room;
+                lock (_gate)
+                {
+                    if (_frames == 0 || (_frames < maxFrames && _bytes + bytes <= maxBytes))
+                    {
+                        _frames++;
+                        _bytes += bytes;
+                        return;
+                    }
+
+                    _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    room = _room.Task;
+                }
+
+                await room.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        public void Give(int bytes)
+        {
+            TaskCompletionSource? room;
+            lock (_gate)
+            {
+                _frames--;
+                _bytes -= bytes;
+                room = _room;
+                _room = null;
+            }
+
+            room?.TrySetResult();
+        }
+    }
 
     /// <summary>Checks bodies before they reach the scheduler, as <see cref="SendAsync"/> does.</summary>
     private sealed class CheckedLane(PeerSession session, IBulkLane inner) : IBulkLane
