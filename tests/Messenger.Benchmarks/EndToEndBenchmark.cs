@@ -11,9 +11,10 @@ namespace Messenger.Benchmarks;
 /// <summary>
 /// The chat-and-files journey as users run it: a relay (<c>messenger signal</c>) and two <c>messenger connect --json
 /// --auto-accept</c> processes with SQLCipher stores. Chat lines at E2E_CHAT_HZ (20) measure round trips (from
-/// <c>chat-delivered</c>) with no transfer, during a file sent the same way as the chat, and during one sent the
-/// other way; each file (E2E_MIB, 1024 MiB of random bytes) is timed from <c>/send</c> to the sender's
-/// <c>transfer-completed</c> (the receiver verified it); peak RSS is each process's VmHWM. libdatachannel's raw
+/// <c>chat-delivered</c>) with no transfer, during a file (E2E_MIB, 1024) sent the same way as the chat and the
+/// other way, during 3 + 3 concurrent files (E2E_CONCURRENT_MIB, 200) and during a big one (E2E_BIG_MIB, 5120);
+/// each case is timed from the first <c>/send</c> to the last <c>transfer-completed</c> (verified); peak RSS is
+/// each process's VmHWM. libdatachannel's raw
 /// two-process channel throughput runs in the same session for the ratio. The CLI comes from MESSENGER_CLI
 /// (<c>build.sh bench</c> publishes it to artifacts/messenger). Run inside a loopback-only namespace.
 /// </summary>
@@ -48,27 +49,51 @@ internal static class EndToEndBenchmark
         var idle = await ChatAsync(alice, hz, TimeSpan.FromSeconds(10), Task.Delay(TimeSpan.FromSeconds(10)));
         table.Add([$"no transfer", .. idle, "", "", "", Rss(alice, bob), TwoProcessBenchmark.LoadAverage()]);
 
-        foreach (var (label, chatter) in new[] { ("during the file, chat the same way (alice → bob)", alice), ("during the file, chat the other way (bob → alice)", bob) })
+        var one = (long)mib << 20;
+        var some = long.Parse(Environment.GetEnvironmentVariable("E2E_CONCURRENT_MIB") ?? "200", CultureInfo.InvariantCulture) << 20;
+        var big = long.Parse(Environment.GetEnvironmentVariable("E2E_BIG_MIB") ?? "5120", CultureInfo.InvariantCulture) << 20;
+        async Task TransferCaseAsync(string label, CliProcess chatter, params (CliProcess From, long Bytes)[] files)
         {
-            var file = Path.Combine(temp.Path, $"file-{label.Length}.bin");
-            WriteRandomFile(file, (long)mib << 20);
+            var paths = files.Select((f, i) => Path.Combine(temp.Path, $"file-{i}.bin")).ToArray();
+            for (var i = 0; i < files.Length; i++)
+            {
+                WriteRandomFile(paths[i], files[i].Bytes);
+            }
+
             var sent = Stopwatch.StartNew();
-            var offered = Since(sent, alice.NextEventAsync("transfer-offered"));
-            var firstProgress = Since(sent, alice.NextEventAsync("transfer-progress"));
-            var done = alice.NextEventAsync("transfer-completed", "transfer-failed");
-            await alice.SendAsync($"/send {file}");
+            var offered = Since(sent, files[0].From.NextEventAsync("transfer-offered"));
+            var firstProgress = Since(sent, files[0].From.NextEventAsync("transfer-progress"));
+
+            // Alice reports every transfer's end, hers (the peer verified it) and Bob's (she verified it).
+            var done = alice.CountEventsAsync(files.Length, "transfer-completed", "transfer-failed");
+            for (var i = 0; i < files.Length; i++)
+            {
+                await files[i].From.SendAsync($"/send {paths[i]}");
+            }
+
             var chat = await ChatAsync(chatter, hz, Limit, done);
-            var outcome = await done;
+            var outcomes = await done;
             var seconds = sent.Elapsed.TotalSeconds;
-            var ok = (string?)outcome["event"] == "transfer-completed";
-            var rate = ((long)mib << 20) / 1e6 / seconds;
-            var times = $"{(offered.IsCompleted ? F(await offered) : "")} / {(firstProgress.IsCompleted ? F(await firstProgress) : "")} / {(ok ? F(seconds) : "failed: " + ((string?)outcome["reason"] ?? "?"))}";
-            table.Add([label, .. chat, times, ok ? F(rate) : "", ok && ldc > 0 ? F(rate / ldc) + "×" : "", Rss(alice, bob), TwoProcessBenchmark.LoadAverage()]);
-            File.Delete(file);
+            var failed = outcomes.FirstOrDefault(o => (string?)o["event"] != "transfer-completed");
+            var rate = files.Sum(f => f.Bytes) / 1e6 / seconds;
+            var times = $"{(offered.IsCompleted ? F(await offered) : "")} / {(firstProgress.IsCompleted ? F(await firstProgress) : "")} / {(failed is null ? F(seconds) : "failed: " + ((string?)failed["reason"] ?? "?"))}";
+            table.Add([label, .. chat, times, failed is null ? F(rate) : "", failed is null && ldc > 0 ? F(rate / ldc) + "×" : "", Rss(alice, bob), TwoProcessBenchmark.LoadAverage()]);
+            foreach (var path in paths)
+            {
+                File.Delete(path);
+            }
+        }
+
+        await TransferCaseAsync($"during {mib} MiB, chat the same way (alice → bob)", alice, (alice, one));
+        await TransferCaseAsync($"during {mib} MiB, chat the other way (bob → alice)", bob, (alice, one));
+        await TransferCaseAsync($"during 3 + 3 concurrent {some >> 20} MiB (chat alice → bob)", alice, (alice, some), (alice, some), (alice, some), (bob, some), (bob, some), (bob, some));
+        if (big > 0)
+        {
+            await TransferCaseAsync($"during {big >> 20} MiB (chat alice → bob; RSS is the whole run's peak)", alice, (alice, big));
         }
 
         table.Print();
-        Console.WriteLine($"{mib} MiB files into SQLCipher stores, chat at {hz:0} Hz; ldc raw = node-datachannel, two processes, 64 KiB messages, same session: {F(ldc)} MB/s. RSS is VmHWM so far (peak since start).");
+        Console.WriteLine($"Files of random bytes into SQLCipher stores, chat at {hz:0} Hz; times from the first /send (offered and first progress of the first file); ldc raw = node-datachannel, two processes, {mib} MiB in 64 KiB messages, same session: {F(ldc)} MB/s. RSS is VmHWM so far (peak since start). E2E_MIB, E2E_CONCURRENT_MIB, E2E_BIG_MIB (0 skips it) and E2E_CHAT_HZ set the sizes and rate.");
     }
 
     private static async Task<double> RawLibdatachannelAsync(int mib)
@@ -152,6 +177,9 @@ internal static class EndToEndBenchmark
         private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
         private readonly Dictionary<string, Channel<JsonObject>> _watch = [];
         private readonly List<(string[] Names, TaskCompletionSource<JsonObject> Next)> _waiters = [];
+
+        // Each returns true once it has seen enough and is to be removed.
+        private readonly List<(string[] Names, Func<JsonObject, bool> See)> _counters = [];
         private readonly StringBuilder _stderr = new();
         private readonly string _name;
 
@@ -218,6 +246,30 @@ internal static class EndToEndBenchmark
             }
 
             return next.Task.WaitAsync(Limit);
+        }
+
+        /// <summary>The next <paramref name="count"/> events of <paramref name="names"/> from now on.</summary>
+        public async Task<List<JsonObject>> CountEventsAsync(int count, params string[] names)
+        {
+            var seen = new List<JsonObject>();
+            var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_watch)
+            {
+                _counters.Add((names, e =>
+                {
+                    seen.Add(e);
+                    if (seen.Count == count)
+                    {
+                        all.TrySetResult();
+                        return true;
+                    }
+
+                    return false;
+                }));
+            }
+
+            await all.Task.WaitAsync(Limit);
+            return seen;
         }
 
         /// <summary>Every event named <paramref name="name"/> from now until <see cref="StopEvents"/>.</summary>
@@ -309,6 +361,8 @@ internal static class EndToEndBenchmark
                         _waiters.Remove(waiter);
                         waiter.Next.TrySetResult(e);
                     }
+
+                    _counters.RemoveAll(c => c.Names.Contains(name) && c.See(e));
                 }
 
                 return;
