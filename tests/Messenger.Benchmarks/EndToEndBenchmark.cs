@@ -76,7 +76,7 @@ internal static class EndToEndBenchmark
             var seconds = sent.Elapsed.TotalSeconds;
             var failed = outcomes.FirstOrDefault(o => (string?)o["event"] != "transfer-completed");
             var rate = files.Sum(f => f.Bytes) / 1e6 / seconds;
-            var times = $"{(offered.IsCompleted ? F(await offered) : "")} / {(firstProgress.IsCompleted ? F(await firstProgress) : "")} / {(failed is null ? F(seconds) : "failed: " + ((string?)failed["reason"] ?? "?"))}";
+            var times = $"{(offered.IsCompletedSuccessfully ? F(await offered) : "")} / {(firstProgress.IsCompletedSuccessfully ? F(await firstProgress) : "")} / {(failed is null ? F(seconds) : "failed: " + ((string?)failed["reason"] ?? "?"))}";
             table.Add([label, .. chat, times, failed is null ? F(rate) : "", failed is null && ldc > 0 ? F(rate / ldc) + "×" : "", Rss(alice, bob), TwoProcessBenchmark.LoadAverage()]);
             foreach (var path in paths)
             {
