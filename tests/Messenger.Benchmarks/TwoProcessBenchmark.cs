@@ -29,6 +29,18 @@ internal static partial class TwoProcessBenchmark
             return;
         }
 
+        // One unmeasured Messenger run first: the disk cache and the runtime's own files warm up, not our JIT.
+        await RunPairAsync(peers, "msg", "msg", 8L << 20, 64 << 10);
+        if (Environment.GetEnvironmentVariable("PROCESSES_ONLY") != "setup")
+        {
+            await MeasureThroughputAsync(peers);
+        }
+
+        await MeasureSetupAsync(peers, int.Parse(Environment.GetEnvironmentVariable("PROCESSES_SETUP_ROUNDS") ?? "7", CultureInfo.InvariantCulture));
+    }
+
+    private static async Task MeasureThroughputAsync(string peers)
+    {
         var totals = List("PROCESSES_TOTALS", "64,512").Select(t => long.Parse(t, CultureInfo.InvariantCulture) << 20).ToList();
         var sizes = List("PROCESSES_SIZES", "16,64").Select(s => int.Parse(s, CultureInfo.InvariantCulture) << 10).ToList();
         var rounds = int.Parse(Environment.GetEnvironmentVariable("PROCESSES_ROUNDS") ?? "3", CultureInfo.InvariantCulture);
@@ -41,15 +53,6 @@ internal static partial class TwoProcessBenchmark
             }).ToList()
             : [null];
 
-        if (Environment.GetEnvironmentVariable("PROCESSES_ONLY") == "setup")
-        {
-            await RunPairAsync(peers, "msg", "msg", 8L << 20, 64 << 10);
-            await MeasureSetupAsync(peers, int.Parse(Environment.GetEnvironmentVariable("PROCESSES_SETUP_ROUNDS") ?? "7", CultureInfo.InvariantCulture));
-            return;
-        }
-
-        // One unmeasured Messenger run first: the disk cache and the runtime's own files warm up, not our JIT.
-        await RunPairAsync(peers, "msg", "msg", 8L << 20, 64 << 10);
         var table = new Table("link", "total", "message", "sender > receiver", "MB/s (each round)", "median", "× ldc>ldc", "setup ms (median)", "CPU s/GB send / receive", "alloc B/MB send / receive (whole run)", "steady alloc B/MB send / receive (2nd half)", "gen2 send / receive", "sender retransmitted chunks / T3 / loss events random:congestive", "load");
         foreach (var link in links)
         foreach (var total in totals)
@@ -92,7 +95,6 @@ internal static partial class TwoProcessBenchmark
 
         table.Print();
         Console.WriteLine("msg = Messenger (BenchPeer, Release), ldc = libdatachannel (npm node-datachannel); each peer its own process; '' = not reported by that peer.");
-        await MeasureSetupAsync(peers, int.Parse(Environment.GetEnvironmentVariable("PROCESSES_SETUP_ROUNDS") ?? "7", CultureInfo.InvariantCulture));
     }
 
     /// <summary>
