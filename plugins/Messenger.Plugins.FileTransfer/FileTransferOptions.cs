@@ -15,6 +15,13 @@ public sealed class FileTransferOptions
     /// <summary>The receiver flushes the store and acks after this many bytes (a flush costs fsyncs, so not every chunk).</summary>
     public long AckIntervalBytes { get; set; } = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// The receiver's window per transfer: the sender keeps at most this many bytes beyond what the receiver has written,
+    /// so a slow disk queues in that transfer's own writer and never in the data channel that chat shares.
+    /// Memory per incoming transfer is at most about this much.
+    /// </summary>
+    public long ReceiveWindowBytes { get; set; } = 8 * 1024 * 1024;
+
     /// <summary>Chunks the sender reads ahead of the channel; memory per transfer is about this times the chunk size.</summary>
     public int ReadAheadChunks { get; set; } = 4;
 
@@ -45,6 +52,7 @@ public sealed class FileTransferOptions
         ChunkSize = (int)(ReadLong(settings, "chunkSize") ?? ChunkSize);
         AutoAcceptMaxBytes = ReadLong(settings, "autoAcceptMaxBytes") ?? AutoAcceptMaxBytes;
         AckIntervalBytes = ReadLong(settings, "ackIntervalBytes") ?? AckIntervalBytes;
+        ReceiveWindowBytes = ReadLong(settings, "receiveWindowBytes") ?? ReceiveWindowBytes;
         ReadAheadChunks = (int)(ReadLong(settings, "readAheadChunks") ?? ReadAheadChunks);
         MaxPreviewBytes = (int)(ReadLong(settings, "maxPreviewBytes") ?? MaxPreviewBytes);
         MaxIncomingFileBytes = ReadLong(settings, "maxIncomingFileBytes") ?? MaxIncomingFileBytes;
@@ -74,6 +82,11 @@ public sealed class FileTransferOptions
         if (AckIntervalBytes < ChunkSize)
         {
             throw new InvalidOperationException($"FileTransfer 'ackIntervalBytes' must be at least the chunk size ({ChunkSize}), not {AckIntervalBytes}.");
+        }
+
+        if (ReceiveWindowBytes < 2L * ChunkSize || ReceiveWindowBytes > 256L * 1024 * 1024)
+        {
+            throw new InvalidOperationException($"FileTransfer 'receiveWindowBytes' must be two chunks ({2L * ChunkSize}) to 256 MiB, not {ReceiveWindowBytes}.");
         }
 
         if (ReadAheadChunks is < 1 or > 64)

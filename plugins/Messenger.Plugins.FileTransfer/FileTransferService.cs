@@ -82,16 +82,15 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         var peer = options?.PeerId ?? connected?.PeerId
             ?? throw new InvalidOperationException("No peer is connected; connect first or name the peer in SendFileOptions.PeerId.");
         long size;
-        byte[] sha;
         var header = new byte[PreviewOptions.SniffLength];
         int headerLength;
         var stream = _source.OpenRead(path);
         await using (stream.ConfigureAwait(false))
         {
             size = stream.Length;
+            // No hash before the offer: the sender hashes while it sends and puts the digest in End, so a file of any
+            // size is offered at once.
             headerLength = await stream.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-            stream.Position = 0;
-            sha = await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false);
         }
 
         var name = options?.FileName ?? Path.GetFileName(path);
@@ -107,7 +106,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
             Size = size,
             MediaType = mediaType,
             ChunkSize = EffectiveChunkSize(session),
-            Sha256 = sha,
+            Sha256 = [],
             CreatedAt = _time.GetUtcNow(),
             Meter = NewMeter(),
             Preview = preview,
@@ -283,19 +282,22 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
                     continue;
                 }
 
-                if (transfer.Writer is { } writer)
+                if (transfer.Incoming is { } incoming)
                 {
-                    try
+                    // Everything the handler took off the channel is stored and flushed before the pause is recorded.
+                    transfer.Incoming = null;
+                    var outcome = await incoming.DrainAsync().ConfigureAwait(false);
+                    if (outcome == IncomingWriter.Outcome.Failed)
                     {
-                        await writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-                        transfer.VerifiedBytes = writer.Length;
-                    }
-                    catch (IOException ex)
-                    {
-                        await FinishLockedAsync(transfer, TransferState.Failed, $"storage failed while pausing: {ex.Message}", info => new TransferFailed(info), null, deletePartial: true).ConfigureAwait(false);
+                        await FinishLockedAsync(transfer, TransferState.Failed, $"storage failed while pausing: {incoming.FailureReason}", info => new TransferFailed(info), null, deletePartial: true).ConfigureAwait(false);
                         continue;
                     }
 
+                    transfer.VerifiedBytes = incoming.VerifiedBytes;
+                }
+
+                if (transfer.Writer is not null)
+                {
                     await CloseWriterAsync(transfer).ConfigureAwait(false);
                 }
 
@@ -413,7 +415,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
             Size = offer.Size,
             MediaType = string.IsNullOrWhiteSpace(offer.MediaType) ? MediaTypes.Default : offer.MediaType,
             ChunkSize = offer.ChunkSize,
-            Sha256 = offer.Sha256,
+            Sha256 = offer.Sha256 ?? [],
             CreatedAt = _time.GetUtcNow(),
             Meter = NewMeter(),
             Preview = ToPreview(offer.Preview),
@@ -437,7 +439,8 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
 
     private async Task OnRepeatedOfferAsync(IPeerSession session, Transfer known, OfferFrame offer, CancellationToken cancellationToken)
     {
-        if (known.Direction != Direction.Incoming || known.Size != offer.Size || known.ChunkSize != offer.ChunkSize || !known.Sha256.AsSpan().SequenceEqual(offer.Sha256))
+        if (known.Direction != Direction.Incoming || known.Size != offer.Size || known.ChunkSize != offer.ChunkSize
+            || (known.Sha256.Length != 0 && offer.Sha256 is { Length: > 0 } sha && !known.Sha256.AsSpan().SequenceEqual(sha)))
         {
             LogOfferRefused(offer.TransferId, "conflicts with an earlier offer of that id");
             await TrySendAsync(session, TransferFrameKinds.Reject, ControlFrameCodec.Write(new RejectFrame { TransferId = offer.TransferId, Reason = "invalid offer: the transfer id is already used for a different file" })).ConfigureAwait(false);
@@ -476,7 +479,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
             { Size: < 0 } => $"the size {offer.Size} is negative",
             _ when offer.Size > _options.MaxIncomingFileBytes => $"the file is {offer.Size} bytes; this peer accepts at most {_options.MaxIncomingFileBytes}",
             _ when offer.ChunkSize < 1 || offer.ChunkSize > maxChunk => $"the chunk size {offer.ChunkSize} is outside 1..{maxChunk}",
-            _ when offer.Sha256 is not { Length: 32 } => "the SHA-256 must be 32 bytes",
+            _ when offer.Sha256 is not (null or { Length: 32 }) => "the SHA-256 must be 32 bytes (or nil: it comes with End)",
             _ when offer.FileName is null || offer.FileName.Length > OfferedFileName.MaxRawLength => $"the file name is missing or longer than {OfferedFileName.MaxRawLength} characters",
             _ when offer.MediaType is null || offer.MediaType.Length > MaxMediaTypeLength => $"the media type is missing or longer than {MaxMediaTypeLength} characters",
             _ when offer.Caption is { Length: > MaxCaptionLength } => $"the caption is longer than {MaxCaptionLength} characters",
@@ -499,8 +502,10 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
                 return;
             }
 
+            await StopIncomingAsync(transfer).ConfigureAwait(false);
             await CloseWriterAsync(transfer).ConfigureAwait(false);
             long offset;
+            IncrementalHash hash;
             try
             {
                 var writer = await _files!.OpenWriteAsync(transfer.FileId!, new StoredFileMetadata(transfer.FileName, transfer.MediaType), cancellationToken).ConfigureAwait(false);
@@ -511,6 +516,8 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
                 {
                     await writer.TruncateAsync(offset, cancellationToken).ConfigureAwait(false);
                 }
+
+                hash = await HashStoredPrefixAsync(transfer, offset, cancellationToken).ConfigureAwait(false);
             }
             catch (IOException ex)
             {
@@ -518,19 +525,147 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
                 return;
             }
 
+            byte[]? prefixSha = null;
+            if (offset > 0)
+            {
+                prefixSha = hash.GetCurrentHash();
+            }
+
             Interlocked.Exchange(ref transfer.Bytes, offset);
             transfer.VerifiedBytes = offset;
             transfer.NextIndex = offset == transfer.Size ? transfer.ChunkCount : offset / transfer.ChunkSize;
+            transfer.GapRequests = 0;
+            transfer.AwaitingResend = false;
             transfer.Session = session;
             transfer.State = TransferState.InProgress;
             transfer.Meter.Restart(offset);
+            var incoming = new IncomingWriter(transfer, transfer.Writer!, hash, offset, _options.AckIntervalBytes, _options.ReceiveWindowBytes, new IncomingWriter.Callbacks(
+                SaveAsync,
+                ack => TrySendAsync(session, TransferFrameKinds.Ack, ControlFrameCodec.Write(ack)),
+                bytes => ReportProgress(transfer, bytes)));
+            transfer.Incoming = incoming;
+            _ = WhenIncomingEndsAsync(transfer, incoming);
             await SaveAsync(transfer).ConfigureAwait(false);
             Publish(new TransferStarted(transfer.Snapshot(), offset));
-            await TrySendAsync(session, TransferFrameKinds.Accept, ControlFrameCodec.Write(new AcceptFrame { TransferId = transfer.Id, ResumeOffset = offset })).ConfigureAwait(false);
+            var accept = new AcceptFrame { TransferId = transfer.Id, ResumeOffset = offset, PrefixSha256 = prefixSha, WindowBytes = _options.ReceiveWindowBytes };
+            await TrySendAsync(session, TransferFrameKinds.Accept, ControlFrameCodec.Write(accept)).ConfigureAwait(false);
         }
         finally
         {
             transfer.Gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// SHA-256 of the stored prefix a resume continues from. This is the only time the receiver reads a file back: on
+    /// resume, so the sender can prove its file begins with the same bytes.
+    /// </summary>
+    private async Task<IncrementalHash> HashStoredPrefixAsync(Transfer transfer, long offset, CancellationToken cancellationToken)
+    {
+        var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        if (offset == 0)
+        {
+            return hash;
+        }
+
+        try
+        {
+            var stored = await _files!.OpenReadAsync(transfer.FileId!, cancellationToken).ConfigureAwait(false);
+            await using (stored.ConfigureAwait(false))
+            {
+                await HashPrefixAsync(hash, stored, offset, cancellationToken).ConfigureAwait(false);
+            }
+
+            return hash;
+        }
+        catch
+        {
+            hash.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task HashPrefixAsync(IncrementalHash hash, Stream stream, long length, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(1024 * 1024);
+        try
+        {
+            for (long left = length; left > 0;)
+            {
+                var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    throw new IOException($"the file ended {left} bytes before the {length}-byte prefix");
+                }
+
+                hash.AppendData(buffer, 0, read);
+                left -= read;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Acts on the writer's end: a verified file completes, a failed check or store fails the transfer.</summary>
+    private async Task WhenIncomingEndsAsync(Transfer transfer, IncomingWriter incoming)
+    {
+        var outcome = await incoming.Loop.ConfigureAwait(false);
+        if (outcome is IncomingWriter.Outcome.Stopped or IncomingWriter.Outcome.Drained)
+        {
+            return;
+        }
+
+        await transfer.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            if (!ReferenceEquals(transfer.Incoming, incoming) || transfer.State != TransferState.InProgress || transfer.Writer is not { } writer)
+            {
+                return;
+            }
+
+            transfer.Incoming = null;
+            if (outcome == IncomingWriter.Outcome.Failed)
+            {
+                var reason = incoming.FailureReason ?? "the receiver's store failed";
+                var notice = incoming.FailedCheck
+                    ? (TransferFrameKinds.Verify, ControlFrameCodec.Write(new VerifyFrame { TransferId = transfer.Id, Verified = false, Reason = reason }))
+                    : FailFrameFor(transfer, reason);
+                await FinishLockedAsync(transfer, TransferState.Failed, reason, info => new TransferFailed(info), notice, deletePartial: true).ConfigureAwait(false);
+                return;
+            }
+
+            try
+            {
+                await writer.CompleteAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (IOException ex)
+            {
+                var reason = $"the receiver could not complete the stored file: {ex.Message}";
+                await FinishLockedAsync(transfer, TransferState.Failed, reason, info => new TransferFailed(info), FailFrameFor(transfer, reason), deletePartial: true).ConfigureAwait(false);
+                return;
+            }
+
+            await CloseWriterAsync(transfer).ConfigureAwait(false);
+            transfer.VerifiedBytes = transfer.Size;
+            ReportProgress(transfer, transfer.Size);
+            await FinishLockedAsync(transfer, TransferState.Completed, null, info => new TransferCompleted(info),
+                (TransferFrameKinds.Verify, ControlFrameCodec.Write(new VerifyFrame { TransferId = transfer.Id, Verified = true })), deletePartial: false).ConfigureAwait(false);
+        }
+        finally
+        {
+            transfer.Gate.Release();
+        }
+    }
+
+    /// <summary>Stops the incoming writer at once (cancel, failure, a new run); call under the gate.</summary>
+    private static async Task StopIncomingAsync(Transfer transfer)
+    {
+        if (transfer.Incoming is { } incoming)
+        {
+            transfer.Incoming = null;
+            await incoming.StopAsync().ConfigureAwait(false);
         }
     }
 
@@ -542,10 +677,13 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
             throw new FrameFormatException($"a chunk for transfer '{chunk.TransferId}', which this peer is not receiving");
         }
 
+        // Only checks under the gate; the store work is the transfer's writer's, so this handler moves on at once.
+        IncomingWriter? incoming;
         await transfer.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (transfer.State != TransferState.InProgress || !ReferenceEquals(transfer.Session, session) || transfer.Writer is not { } writer)
+            incoming = transfer.Incoming;
+            if (transfer.State != TransferState.InProgress || !ReferenceEquals(transfer.Session, session) || incoming is null)
             {
                 // Chunks still in flight when this side cancelled or failed: expected within one round trip.
                 LogChunkDropped(transfer.Id, chunk.Index, transfer.State);
@@ -576,7 +714,8 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
                 transfer.AwaitingResend = true;
                 var resumeOffset = transfer.NextIndex * transfer.ChunkSize;
                 LogGap(transfer.Id, transfer.NextIndex, chunk.Index, resumeOffset);
-                await TrySendAsync(session, TransferFrameKinds.Accept, ControlFrameCodec.Write(new AcceptFrame { TransferId = transfer.Id, ResumeOffset = resumeOffset })).ConfigureAwait(false);
+                var resend = new AcceptFrame { TransferId = transfer.Id, ResumeOffset = resumeOffset, WindowBytes = _options.ReceiveWindowBytes };
+                await TrySendAsync(session, TransferFrameKinds.Accept, ControlFrameCodec.Write(resend)).ConfigureAwait(false);
                 return;
             }
 
@@ -587,31 +726,17 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
                 return;
             }
 
-            try
-            {
-                await writer.WriteAsync(chunk.Payload, cancellationToken).ConfigureAwait(false);
-                transfer.NextIndex++;
-                var bytes = Interlocked.Add(ref transfer.Bytes, chunk.Payload.Length);
-                if (bytes - transfer.VerifiedBytes >= _options.AckIntervalBytes)
-                {
-                    // Ack only what is durable, so a restart resumes from a prefix the store really holds.
-                    await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-                    transfer.VerifiedBytes = bytes;
-                    await SaveAsync(transfer).ConfigureAwait(false);
-                    await TrySendAsync(session, TransferFrameKinds.Ack, ControlFrameCodec.Write(new AckFrame { TransferId = transfer.Id, VerifiedBytes = bytes })).ConfigureAwait(false);
-                }
-
-                ReportProgress(transfer, bytes);
-            }
-            catch (IOException ex)
-            {
-                var reason = $"the receiver's store failed: {ex.Message}";
-                await FinishLockedAsync(transfer, TransferState.Failed, reason, info => new TransferFailed(info), FailFrameFor(transfer, reason), deletePartial: true).ConfigureAwait(false);
-            }
+            transfer.NextIndex++;
         }
         finally
         {
             transfer.Gate.Release();
+        }
+
+        // Outside the gate: a sender beyond its window waits here (and behind it the data channel), never a cancel.
+        if (!await incoming.EnqueueAsync(chunk.Payload, cancellationToken).ConfigureAwait(false))
+        {
+            LogChunkDropped(transfer.Id, chunk.Index, transfer.State);
         }
     }
 
@@ -654,88 +779,47 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         await transfer.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (transfer.State != TransferState.InProgress || !ReferenceEquals(transfer.Session, session))
+            if (transfer.State != TransferState.InProgress || !ReferenceEquals(transfer.Session, session) || transfer.Incoming is not { } incoming)
             {
                 return;
             }
 
-            var received = Interlocked.Read(ref transfer.Bytes);
+            var received = transfer.NextIndex >= transfer.ChunkCount ? transfer.Size : transfer.NextIndex * transfer.ChunkSize;
             if (transfer.GapRequests > 0 && received != transfer.Size)
             {
                 // The end of a run that was restarted by a resend request; the restarted run ends again.
                 return;
             }
 
+            string? reason = null;
             if (end.BytesSent != transfer.Size || received != transfer.Size)
             {
-                var reason = $"the sender stopped after {received} of the {transfer.Size} bytes it offered";
-                await FinishLockedAsync(transfer, TransferState.Failed, reason, info => new TransferFailed(info), FailFrameFor(transfer, reason), deletePartial: true).ConfigureAwait(false);
+                reason = $"the sender stopped after {received} of the {transfer.Size} bytes it offered";
+            }
+            else if (end.Sha256 is not (null or { Length: 32 }))
+            {
+                reason = "the sender's SHA-256 is not 32 bytes";
+            }
+            else if (end.Sha256 is { } streamed && transfer.Sha256.Length != 0 && !streamed.AsSpan().SequenceEqual(transfer.Sha256))
+            {
+                reason = "the sender's SHA-256 at the end differs from the one it offered (the file changed while it was sent)";
+            }
+            else if ((end.Sha256 ?? (transfer.Sha256.Length == 32 ? transfer.Sha256 : null)) is not { } sha)
+            {
+                reason = "the sender sent no SHA-256, neither in the offer nor at the end";
+            }
+            else
+            {
+                // The writer checks size and digest after the last chunk is stored; its end completes the transfer.
+                incoming.TryEnd(sha);
                 return;
             }
 
-            // Hashing a large file must not hold up chat frames: verify off the frame loop.
-            var verification = CancellationTokenSource.CreateLinkedTokenSource(session.Ended);
-            transfer.RunCancellation = verification;
-            transfer.Run = VerifyAsync(transfer, session, verification);
-        }
-        finally
-        {
-            transfer.Gate.Release();
-        }
-    }
-
-    private async Task VerifyAsync(Transfer transfer, IPeerSession session, CancellationTokenSource cancellation)
-    {
-        await Task.Yield();
-        var token = cancellation.Token;
-        await transfer.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
-        try
-        {
-            if (transfer.State != TransferState.InProgress || !ReferenceEquals(transfer.Session, session) || transfer.Writer is not { } writer)
-            {
-                return;
-            }
-
-            await writer.FlushAsync(token).ConfigureAwait(false);
-            long length;
-            byte[] hash;
-            var stored = await _files!.OpenReadAsync(transfer.FileId!, token).ConfigureAwait(false);
-            await using (stored.ConfigureAwait(false))
-            {
-                length = stored.Length;
-                hash = await SHA256.HashDataAsync(stored, token).ConfigureAwait(false);
-            }
-
-            if (length != transfer.Size || !hash.AsSpan().SequenceEqual(transfer.Sha256))
-            {
-                var reason = length != transfer.Size
-                    ? $"the stored file is {length} bytes, not the {transfer.Size} offered"
-                    : "the stored file's SHA-256 does not match the offer";
-                await FinishLockedAsync(transfer, TransferState.Failed, reason, info => new TransferFailed(info),
-                    (TransferFrameKinds.Verify, ControlFrameCodec.Write(new VerifyFrame { TransferId = transfer.Id, Verified = false, Reason = reason })), deletePartial: true).ConfigureAwait(false);
-                return;
-            }
-
-            await writer.CompleteAsync(token).ConfigureAwait(false);
-            await CloseWriterAsync(transfer).ConfigureAwait(false);
-            transfer.VerifiedBytes = transfer.Size;
-            ReportProgress(transfer, transfer.Size);
-            await FinishLockedAsync(transfer, TransferState.Completed, null, info => new TransferCompleted(info),
-                (TransferFrameKinds.Verify, ControlFrameCodec.Write(new VerifyFrame { TransferId = transfer.Id, Verified = true })), deletePartial: false).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
-        {
-            // Cancelled or the session ended: whoever cancelled owns the state change.
-        }
-        catch (IOException ex)
-        {
-            var reason = $"the receiver could not verify the stored file: {ex.Message}";
             await FinishLockedAsync(transfer, TransferState.Failed, reason, info => new TransferFailed(info), FailFrameFor(transfer, reason), deletePartial: true).ConfigureAwait(false);
         }
         finally
         {
             transfer.Gate.Release();
-            cancellation.Dispose();
         }
     }
 
@@ -772,10 +856,11 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
             transfer.Session = session;
             transfer.State = TransferState.InProgress;
             Interlocked.Exchange(ref transfer.Bytes, offset);
+            transfer.Window.Reset(offset, accept.WindowBytes ?? 0);
             transfer.Meter.Restart(offset);
             await SaveAsync(transfer).ConfigureAwait(false);
             Publish(new TransferStarted(transfer.Snapshot(), offset));
-            transfer.Run = SendRunAsync(transfer, session, offset, previous, cancellation);
+            transfer.Run = SendRunAsync(transfer, session, offset, accept.PrefixSha256, previous, cancellation);
         }
         finally
         {
@@ -783,7 +868,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         }
     }
 
-    private async Task SendRunAsync(Transfer transfer, IPeerSession session, long offset, Task previous, CancellationTokenSource cancellation)
+    private async Task SendRunAsync(Transfer transfer, IPeerSession session, long offset, byte[]? receiverPrefix, Task previous, CancellationTokenSource cancellation)
     {
         // One run at a time per transfer, and never on the frame loop's thread.
         await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ForceYielding);
@@ -801,12 +886,21 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
                         throw new IOException($"'{transfer.SourcePath}' is now {stream.Length} bytes; it was offered with {transfer.Size}");
                     }
 
-                    stream.Position = offset;
-                    await SendChunksAsync(transfer, lane, stream, offset, token).ConfigureAwait(false);
-                }
+                    // The digest covers the whole file, so a resumed run hashes the prefix it does not send.
+                    using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                    await HashPrefixAsync(hash, stream, offset, token).ConfigureAwait(false);
+                    if (receiverPrefix is not null && !hash.GetCurrentHash().AsSpan().SequenceEqual(receiverPrefix))
+                    {
+                        await FailRunAsync(transfer, cancellation, $"the receiver's first {offset} bytes are not this file's (it changed since they were sent); send it again").ConfigureAwait(false);
+                        return;
+                    }
 
-                // Through the lane, so the end marker cannot overtake the chunks queued before it.
-                await lane.SendAsync(TransferFrameKinds.End, ControlFrameCodec.Write(new EndFrame { TransferId = transfer.Id, BytesSent = transfer.Size }), token).ConfigureAwait(false);
+                    await SendChunksAsync(transfer, lane, stream, offset, hash, token).ConfigureAwait(false);
+                    var end = new EndFrame { TransferId = transfer.Id, BytesSent = transfer.Size, Sha256 = hash.GetHashAndReset() };
+
+                    // Through the lane, so the end marker cannot overtake the chunks queued before it.
+                    await lane.SendAsync(TransferFrameKinds.End, ControlFrameCodec.Write(end), token).ConfigureAwait(false);
+                }
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -819,19 +913,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            var reason = $"the sender could not read the file: {ex.Message}";
-            await transfer.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
-            try
-            {
-                if (ReferenceEquals(transfer.RunCancellation, cancellation))
-                {
-                    await FinishLockedAsync(transfer, TransferState.Failed, reason, info => new TransferFailed(info), FailFrameFor(transfer, reason), deletePartial: false).ConfigureAwait(false);
-                }
-            }
-            finally
-            {
-                transfer.Gate.Release();
-            }
+            await FailRunAsync(transfer, cancellation, $"the sender could not read the file: {ex.Message}").ConfigureAwait(false);
         }
         finally
         {
@@ -839,17 +921,36 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         }
     }
 
-    private async Task SendChunksAsync(Transfer transfer, IBulkLane lane, Stream stream, long offset, CancellationToken cancellationToken)
+    /// <summary>Fails the transfer from its send run, unless a newer run (or a final state) took over meanwhile.</summary>
+    private async Task FailRunAsync(Transfer transfer, CancellationTokenSource run, string reason)
+    {
+        await transfer.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            if (ReferenceEquals(transfer.RunCancellation, run))
+            {
+                await FinishLockedAsync(transfer, TransferState.Failed, reason, info => new TransferFailed(info), FailFrameFor(transfer, reason), deletePartial: false).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            transfer.Gate.Release();
+        }
+    }
+
+    private async Task SendChunksAsync(Transfer transfer, IBulkLane lane, Stream stream, long offset, IncrementalHash hash, CancellationToken cancellationToken)
     {
         var chunks = Channel.CreateBounded<(long Index, byte[] Buffer, int Length)>(
             new BoundedChannelOptions(_options.ReadAheadChunks) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
         using var readCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var reading = ReadChunksAsync(transfer, stream, offset, chunks.Writer, readCancellation.Token);
+        var reading = ReadChunksAsync(transfer, stream, offset, hash, chunks.Writer, readCancellation.Token);
         var frame = new ArrayBufferWriter<byte>(transfer.ChunkSize + ChunkFrame.Overhead);
         try
         {
             await foreach (var (index, buffer, length) in chunks.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
+                // The receiver's window: its writer, not the shared channel, is where a slow disk makes chunks wait.
+                await transfer.Window.WaitForRoomAsync((index * transfer.ChunkSize) + length, cancellationToken).ConfigureAwait(false);
                 try
                 {
                     frame.ResetWrittenCount();
@@ -879,7 +980,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         }
     }
 
-    private static async Task ReadChunksAsync(Transfer transfer, Stream stream, long offset, ChannelWriter<(long, byte[], int)> chunks, CancellationToken cancellationToken)
+    private static async Task ReadChunksAsync(Transfer transfer, Stream stream, long offset, IncrementalHash hash, ChannelWriter<(long, byte[], int)> chunks, CancellationToken cancellationToken)
     {
         await Task.Yield();
         try
@@ -891,6 +992,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
                 try
                 {
                     await stream.ReadExactlyAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                    hash.AppendData(buffer, 0, length);
                     await chunks.WriteAsync((index, buffer, length), cancellationToken).ConfigureAwait(false);
                     buffer = null;
                 }
@@ -916,8 +1018,12 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
     {
         if (TryFind(session, ack.TransferId, Direction.Outgoing, out var transfer) && !transfer.IsFinal)
         {
-            transfer.VerifiedBytes = Math.Clamp(ack.VerifiedBytes, transfer.VerifiedBytes, transfer.Size);
-            await SaveAsync(transfer).ConfigureAwait(false);
+            transfer.Window.OnReceived(Math.Max(ack.ReceivedBytes ?? 0, ack.VerifiedBytes));
+            if (ack.VerifiedBytes > transfer.VerifiedBytes)
+            {
+                transfer.VerifiedBytes = Math.Min(ack.VerifiedBytes, transfer.Size);
+                await SaveAsync(transfer).ConfigureAwait(false);
+            }
         }
     }
 
@@ -991,7 +1097,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         transfer.Reason = reason;
         transfer.Session = null;
         await CancelRunAsync(transfer).ConfigureAwait(false);
-
+        await StopIncomingAsync(transfer).ConfigureAwait(false);
         await CloseWriterAsync(transfer).ConfigureAwait(false);
         if (transfer.Direction == Direction.Incoming && deletePartial && transfer.FileId is { } fileId && _files is not null)
         {
@@ -1238,7 +1344,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         Size = transfer.Size,
         MediaType = transfer.MediaType,
         ChunkSize = transfer.ChunkSize,
-        Sha256 = transfer.Sha256,
+        Sha256 = transfer.Sha256 is { Length: 32 } sha ? sha : null,
         Preview = transfer.Preview is { } p ? new PreviewFrame
         {
             Thumbnail = p.Thumbnail,

@@ -29,6 +29,7 @@ internal sealed class Transfer
 
     public required int ChunkSize { get; init; }
 
+    /// <summary>The whole file's SHA-256 as offered, or empty when the sender streams it (it comes with End).</summary>
     public required byte[] Sha256 { get; init; }
 
     public required DateTimeOffset CreatedAt { get; init; }
@@ -57,7 +58,7 @@ internal sealed class Transfer
     /// <summary>Receiver: bytes flushed and acked. Sender: bytes the receiver acked.</summary>
     public long VerifiedBytes { get; set; }
 
-    /// <summary>Receiver: the chunk expected next.</summary>
+    /// <summary>Receiver: the chunk expected next (every chunk before it is checked and handed to <see cref="Incoming"/>).</summary>
     public long NextIndex { get; set; }
 
     /// <summary>Receiver: times this side asked the sender to resend from a gap.</summary>
@@ -70,6 +71,12 @@ internal sealed class Transfer
     public (FrameKind Kind, byte[] Body)? PendingNotice { get; set; }
 
     public IStoredFileWriter? Writer { get; set; }
+
+    /// <summary>Receiver: the writer task storing this run's chunks; null when none runs.</summary>
+    public IncomingWriter? Incoming { get; set; }
+
+    /// <summary>Sender: the receiver's window for the current run.</summary>
+    public SendWindow Window { get; } = new();
 
     public IPeerSession? Session { get; set; }
 

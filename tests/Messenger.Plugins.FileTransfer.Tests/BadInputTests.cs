@@ -187,6 +187,52 @@ public sealed class BadInputTests
         Assert.Empty(await TransferTests.ListStoredAsync(pair.FilesB));
     }
 
+    [Theory]
+    [InlineData("streamed-wrong")]
+    [InlineData("differs-from-offer")]
+    [InlineData("none")]
+    [InlineData("short")]
+    public async Task End_StreamedDigestBadOrMissing_FailsAndPartialIsDeleted(string attack)
+    {
+        var peer = await RawPeer.StartAsync();
+        await using var pair = peer.Pair;
+        var offer = RawPeer.Offer(Content);
+        var right = offer.Sha256!;
+        offer.Sha256 = attack == "differs-from-offer" ? right : null;
+        await peer.SendAsync(TransferFrameKinds.Offer, offer);
+        var accept = await peer.ExpectAsync<AcceptFrame>(TransferFrameKinds.Accept);
+        Assert.NotNull(accept.WindowBytes);
+
+        var end = attack switch
+        {
+            "streamed-wrong" or "differs-from-offer" => System.Security.Cryptography.SHA256.HashData(new byte[] { 1 }),
+            "short" => new byte[31],
+            _ => null,
+        };
+        await peer.SendAllAsync("t1", Content, endSha256: end);
+
+        var failed = Assert.IsType<TransferFailed>(await pair.EventsB.WaitForEndAsync("t1"));
+        Assert.Contains("SHA-256", failed.Transfer.Reason, StringComparison.Ordinal);
+        Assert.Empty(await TransferTests.ListStoredAsync(pair.FilesB));
+    }
+
+    [Fact]
+    public async Task End_StreamedDigestRight_Completes()
+    {
+        var peer = await RawPeer.StartAsync();
+        await using var pair = peer.Pair;
+        var offer = RawPeer.Offer(Content);
+        var sha = offer.Sha256;
+        offer.Sha256 = null;
+        await peer.SendAsync(TransferFrameKinds.Offer, offer);
+        await peer.ExpectAsync<AcceptFrame>(TransferFrameKinds.Accept);
+
+        await peer.SendAllAsync("t1", Content, endSha256: sha);
+
+        Assert.True((await peer.ExpectAsync<VerifyFrame>(TransferFrameKinds.Verify)).Verified);
+        Assert.IsType<TransferCompleted>(await pair.EventsB.WaitForEndAsync("t1"));
+    }
+
     [Fact]
     public async Task End_HashMismatch_VerifyFailsAndPartialIsDeleted()
     {

@@ -68,7 +68,7 @@ public sealed class LargeTransferTests(ITestOutputHelper output)
             Assert.Equal(PatternStream.Bytes(size / 2 + 4096, 7)[(int)(size / 2)..], sample);
         }
 
-        output.WriteLine($"{(sqlCipher ? "SQLCipher" : "folder")} store, chunk {chunkSize / 1024} KiB: {size >> 20} MiB in {clock.Elapsed.TotalSeconds:F2} s = {size / clock.Elapsed.TotalSeconds / 1e6:F0} MB/s (includes the read-back SHA-256)");
+        output.WriteLine($"{(sqlCipher ? "SQLCipher" : "folder")} store, chunk {chunkSize / 1024} KiB: {size >> 20} MiB in {clock.Elapsed.TotalSeconds:F2} s = {size / clock.Elapsed.TotalSeconds / 1e6:F0} MB/s (hashed as stored, nothing read back)");
     }
 
     private static async Task<(TimeSpan Elapsed, long PeakHeap, PatternCheckingFileStore Store, int ChunkSize)> RunAsync(long size, int chunkSize)

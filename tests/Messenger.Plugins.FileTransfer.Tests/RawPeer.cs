@@ -65,14 +65,14 @@ internal sealed class RawPeer : IFrameHandler
     }
 
     /// <summary>Sends every chunk of <paramref name="content"/>, then the end marker.</summary>
-    public async Task SendAllAsync(string id, byte[] content, int chunkSize = 1024)
+    public async Task SendAllAsync(string id, byte[] content, int chunkSize = 1024, byte[]? endSha256 = null)
     {
         for (var index = 0; index * chunkSize < content.Length; index++)
         {
             await SendChunkAsync(id, index, content.AsSpan(index * chunkSize, Math.Min(chunkSize, content.Length - (index * chunkSize))));
         }
 
-        await SendAsync(TransferFrameKinds.End, new EndFrame { TransferId = id, BytesSent = content.Length });
+        await SendAsync(TransferFrameKinds.End, new EndFrame { TransferId = id, BytesSent = content.Length, Sha256 = endSha256 });
     }
 
     /// <summary>The next frame B sent of <paramref name="kind"/>, skipping acks.</summary>

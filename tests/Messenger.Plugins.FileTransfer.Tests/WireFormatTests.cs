@@ -45,10 +45,13 @@ public sealed class WireFormatTests
     }
 
     [Theory]
-    [InlineData("accept", "92a27431cd8000")]
+    [InlineData("accept", "94a27431cd8000c0c0")]
+    [InlineData("accept-resume", "94a27431cd8000c420" + "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" + "ce00800000")]
     [InlineData("reject", "92a27431a462757379")]
-    [InlineData("ack", "92a27431ce00400000")]
-    [InlineData("end", "92a2743100")]
+    [InlineData("ack", "93a27431ce00400000c0")]
+    [InlineData("ack-credit", "93a27431ce00400000ce00500000")]
+    [InlineData("end", "93a2743100c0")]
+    [InlineData("end-sha", "93a2743100c420" + "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")]
     [InlineData("verified", "93a27431c3c0")]
     [InlineData("verify-failed", "93a27431c2a3626164")]
     [InlineData("cancel", "92a27431c0")]
@@ -58,9 +61,12 @@ public sealed class WireFormatTests
         var body = frame switch
         {
             "accept" => ControlFrameCodec.Write(new AcceptFrame { TransferId = "t1", ResumeOffset = 32768 }),
+            "accept-resume" => ControlFrameCodec.Write(new AcceptFrame { TransferId = "t1", ResumeOffset = 32768, PrefixSha256 = Sha, WindowBytes = 8 * 1024 * 1024 }),
             "reject" => ControlFrameCodec.Write(new RejectFrame { TransferId = "t1", Reason = "busy" }),
             "ack" => ControlFrameCodec.Write(new AckFrame { TransferId = "t1", VerifiedBytes = 4 * 1024 * 1024 }),
+            "ack-credit" => ControlFrameCodec.Write(new AckFrame { TransferId = "t1", VerifiedBytes = 4 * 1024 * 1024, ReceivedBytes = 5 * 1024 * 1024 }),
             "end" => ControlFrameCodec.Write(new EndFrame { TransferId = "t1", BytesSent = 0 }),
+            "end-sha" => ControlFrameCodec.Write(new EndFrame { TransferId = "t1", BytesSent = 0, Sha256 = Sha }),
             "verified" => ControlFrameCodec.Write(new VerifyFrame { TransferId = "t1", Verified = true }),
             "verify-failed" => ControlFrameCodec.Write(new VerifyFrame { TransferId = "t1", Verified = false, Reason = "bad" }),
             "cancel" => ControlFrameCodec.Write(new CancelFrame { TransferId = "t1" }),
@@ -68,6 +74,41 @@ public sealed class WireFormatTests
         };
 
         Assert.Equal(hex, Convert.ToHexStringLower(body));
+    }
+
+    [Fact]
+    public void OfferFrame_Streamed_HasNilSha256()
+    {
+        var body = ControlFrameCodec.Write(new OfferFrame { TransferId = "t1", FileName = "f", Size = 1, MediaType = "x", ChunkSize = 1024 });
+
+        Assert.Equal("99" + "a27431" + "a166" + "01" + "a178" + "cd0400" + "c0" + "c0" + "c0" + "c0", Convert.ToHexStringLower(body));
+    }
+
+    [Theory]
+    [InlineData("92a27431cd8000")]
+    [InlineData("92a2743100")]
+    public void ControlFrames_FromOlderPeers_ReadWithTheNewFieldsNil(string hex)
+    {
+        // Bodies of the frames before the window and the streamed digest: two elements.
+        var accept = ControlFrameCodec.Read<AcceptFrame>(Convert.FromHexString(hex), f => f.TransferId);
+        var end = ControlFrameCodec.Read<EndFrame>(Convert.FromHexString(hex), f => f.TransferId);
+        var ack = ControlFrameCodec.Read<AckFrame>(Convert.FromHexString(hex), f => f.TransferId);
+
+        Assert.Null(accept.PrefixSha256);
+        Assert.Null(accept.WindowBytes);
+        Assert.Null(end.Sha256);
+        Assert.Null(ack.ReceivedBytes);
+    }
+
+    [Fact]
+    public void ControlFrames_New_ReadByAnOlderPeersTwoFieldShape()
+    {
+        // An older peer's AcceptFrame had keys 0 and 1 only; it must skip the appended ones.
+        var body = ControlFrameCodec.Write(new AcceptFrame { TransferId = "t1", ResumeOffset = 32768, PrefixSha256 = Sha, WindowBytes = 1 << 23 });
+
+        var old = ControlFrameCodec.Read<TwoFieldFrame>(body, f => f.TransferId);
+
+        Assert.Equal(("t1", 32768L), (old.TransferId, old.Value));
     }
 
     [Fact]
@@ -147,5 +188,18 @@ public sealed class WireFormatTests
         }
 
         return ~crc;
+    }
+
+    /// <summary>The shape every older two-field control frame had (id, number).</summary>
+    [MessagePack.MessagePackObject]
+    public sealed class TwoFieldFrame
+    {
+        /// <summary>The transfer id.</summary>
+        [MessagePack.Key(0)]
+        public string TransferId { get; set; } = "";
+
+        /// <summary>The number.</summary>
+        [MessagePack.Key(1)]
+        public long Value { get; set; }
     }
 }

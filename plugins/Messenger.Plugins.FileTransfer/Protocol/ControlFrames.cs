@@ -26,9 +26,12 @@ public sealed class OfferFrame
     [Key(4)]
     public int ChunkSize { get; set; }
 
-    /// <summary>The SHA-256 of the whole file (32 bytes).</summary>
+    /// <summary>
+    /// The SHA-256 of the whole file (32 bytes) when the sender knows it before sending; null when it streams the file
+    /// and sends the digest in <see cref="EndFrame.Sha256"/> (what this version's senders do).
+    /// </summary>
     [Key(5)]
-    public byte[] Sha256 { get; set; } = [];
+    public byte[]? Sha256 { get; set; }
 
     /// <summary>A thumbnail, or null.</summary>
     [Key(6)]
@@ -91,6 +94,20 @@ public sealed class AcceptFrame
     /// <summary>The receiver already holds this verified prefix: send from here (a multiple of the chunk size, or the size).</summary>
     [Key(1)]
     public long ResumeOffset { get; set; }
+
+    /// <summary>
+    /// The SHA-256 of the first <see cref="ResumeOffset"/> bytes the receiver holds, so the sender can prove its file
+    /// has the same prefix before it resumes; null from offset 0, for a resend after a gap, or from older receivers.
+    /// </summary>
+    [Key(2)]
+    public byte[]? PrefixSha256 { get; set; }
+
+    /// <summary>
+    /// The receiver's window: the sender keeps at most this many bytes sent beyond <see cref="AckFrame.ReceivedBytes"/>.
+    /// Null (older receivers) means no window: the data channel's own backpressure only.
+    /// </summary>
+    [Key(3)]
+    public long? WindowBytes { get; set; }
 }
 
 /// <summary>The body of a reject frame.</summary>
@@ -117,6 +134,10 @@ public sealed class AckFrame
     /// <summary>The bytes stored durably and verified chunk by chunk.</summary>
     [Key(1)]
     public long VerifiedBytes { get; set; }
+
+    /// <summary>Bytes the receiver has taken off the channel and written (not yet durable); opens the sender's window.</summary>
+    [Key(2)]
+    public long? ReceivedBytes { get; set; }
 }
 
 /// <summary>The body of an end frame.</summary>
@@ -130,6 +151,10 @@ public sealed class EndFrame
     /// <summary>The end offset of the last chunk sent (the file size when all went out).</summary>
     [Key(1)]
     public long BytesSent { get; set; }
+
+    /// <summary>The SHA-256 of the whole file, computed while it was read for sending; null from older senders.</summary>
+    [Key(2)]
+    public byte[]? Sha256 { get; set; }
 }
 
 /// <summary>The body of a verify frame.</summary>
