@@ -39,6 +39,15 @@ public sealed partial class SctpAssociation
     private TimeSpan _baseRttPrevious = TimeSpan.MaxValue;
     private TimeSpan _baseRttBucketStart = TimeSpan.MinValue;
     private bool _slowGrowthRound;
+
+    // QueueDelayTarget: the last four RTT samples (their minimum filters a scheduling hiccup out), and the round of a
+    // window's acked bytes at whose end the queue is judged.
+    private readonly TimeSpan[] _recentRtts = new TimeSpan[4];
+    private int _recentRttCount;
+    private int _recentRttNext;
+    private long _roundAcked;
+    private long _roundLength;
+    private TimeSpan _lastQueueDelayCut = TimeSpan.MinValue;
     private int _outboundStreamLimit = ushort.MaxValue;
 
     // RFC 9260 §6.3.1 C4/C5: one chunk at a time is timed, at most one sample per round trip; a timeout cancels it.
@@ -55,6 +64,12 @@ public sealed partial class SctpAssociation
     public int OutstandingChunks => _outstanding.Count;
 
     public long RetransmittedChunks { get; private set; }
+
+    /// <summary>The newest RTT sample (zero before the first).</summary>
+    internal TimeSpan LatestRtt => _latestRtt;
+
+    /// <summary>Times cwnd was cut because the queue exceeded <see cref="SctpAssociationOptions.QueueDelayTarget"/>.</summary>
+    public long QueueDelayCuts { get; private set; }
 
     /// <summary>Outgoing streams with state kept (a queue or a non-zero SSN); a reset stream is forgotten.</summary>
     internal int OutboundStreamCount => _outStreams.Count;
@@ -639,7 +654,7 @@ public sealed partial class SctpAssociation
 
         if (cumulativeAdvanced && !_fastRecovery)
         {
-            GrowCongestionWindow(newlyAcked, flightBefore);
+            GrowCongestionWindow(newlyAcked, flightBefore, now);
         }
 
         // RFC 9260 §6.2.1: the peer's window minus what is still in flight.
@@ -770,8 +785,40 @@ public sealed partial class SctpAssociation
         }
     }
 
-    private void GrowCongestionWindow(long newlyAcked, long flightBefore)
+    private void GrowCongestionWindow(long newlyAcked, long flightBefore, TimeSpan now)
     {
+        if (_options.QueueDelayTarget is { } target && QueueDelay() is { } queued && queued > target)
+        {
+            _roundAcked += newlyAcked;
+            if (_roundAcked >= _roundLength)
+            {
+                // The end of a round with a standing queue: the rate cwnd / RTT at the RTT the target allows.
+                var baseRtt = BaseRtt();
+                var rtt = baseRtt + queued;
+                var allowed = (long)(_cwnd * ((baseRtt + target).Ticks / (double)rtt.Ticks));
+                _cwnd = Math.Max(Math.Max(allowed, _cwnd / 2), 4L * _mtu);
+                _ssthresh = _cwnd;
+                _partialBytesAcked = 0;
+                _roundAcked = 0;
+                _roundLength = _cwnd;
+                QueueDelayCuts++;
+
+                // Judge the next round by chunks sent after this cut only: older samples still carry the old queue.
+                _recentRttCount = 0;
+                _lastQueueDelayCut = now;
+            }
+
+            // Above the target the window holds; more would only lengthen the queue.
+            return;
+        }
+
+        _roundAcked += newlyAcked;
+        if (_roundAcked >= _roundLength)
+        {
+            _roundAcked = 0;
+            _roundLength = _cwnd;
+        }
+
         // The window only grows when it was being used (RFC 9260 §7.2.1/§7.2.2); "used" allows one MTU of slack.
         var fullyUsed = flightBefore + _mtu > _cwnd;
         if (_cwnd <= _ssthresh)
@@ -831,10 +878,30 @@ public sealed partial class SctpAssociation
         return _cwnd / 2;
     }
 
+    /// <summary>The smallest of the last four RTT samples minus the base RTT; null until both are known.</summary>
+    private TimeSpan? QueueDelay()
+    {
+        var baseRtt = BaseRtt();
+        if (_recentRttCount == 0 || baseRtt == TimeSpan.MaxValue)
+        {
+            return null;
+        }
+
+        var recent = TimeSpan.MaxValue;
+        for (var i = 0; i < _recentRttCount; i++)
+        {
+            recent = _recentRtts[i] < recent ? _recentRtts[i] : recent;
+        }
+
+        return recent - baseRtt;
+    }
+
+    private TimeSpan BaseRtt() => _baseRttCurrent < _baseRttPrevious ? _baseRttCurrent : _baseRttPrevious;
+
     /// <summary>Veno's backlog estimate in bytes, <c>cwnd × (RTT − base RTT) / RTT</c>; large when nothing was measured.</summary>
     private long QueueBacklog()
     {
-        var baseRtt = _baseRttCurrent < _baseRttPrevious ? _baseRttCurrent : _baseRttPrevious;
+        var baseRtt = BaseRtt();
         if (_latestRtt <= TimeSpan.Zero || baseRtt == TimeSpan.MaxValue)
         {
             return long.MaxValue;
@@ -853,6 +920,13 @@ public sealed partial class SctpAssociation
             _baseRttPrevious = stale ? TimeSpan.MaxValue : _baseRttCurrent;
             _baseRttCurrent = TimeSpan.MaxValue;
             _baseRttBucketStart = now;
+        }
+
+        if (now - rtt >= _lastQueueDelayCut)
+        {
+            _recentRtts[_recentRttNext] = rtt;
+            _recentRttNext = (_recentRttNext + 1) % _recentRtts.Length;
+            _recentRttCount = Math.Min(_recentRttCount + 1, _recentRtts.Length);
         }
 
         if (rtt < _baseRttCurrent)
