@@ -41,7 +41,7 @@ public class SendSchedulerTests
             [],
             [receiver],
             new InMemoryChannelOptions { BandwidthBytesPerSecond = 4_000_000 },
-            new FramingOptions { BulkBufferThreshold = threshold });
+            new FramingOptions { BulkBufferThreshold = threshold, BulkQueueDelay = TimeSpan.Zero });
 
         // Observed where the order is decided, at the sender's channel: the receiving side's queues fill whenever the
         // test process is starved of CPU, which says nothing about the scheduler.
@@ -106,6 +106,68 @@ public class SendSchedulerTests
             // and what waits ahead of it in the channel is at most the threshold plus the frame that crossed it.
             Assert.True(bulkAfterQueued <= 1, $"{bulkAfterQueued} bulk frames were written after the chat frame was queued");
             Assert.True(bufferedAhead <= threshold + frameSize, $"{bufferedAhead} B were buffered ahead of the chat frame; threshold {threshold}, frame {frameSize} B");
+        }
+    }
+
+    [Fact]
+    public async Task ChatFrame_OnASlowLink_WaitsBehindTheQueueDelayOfBulkNotTheMaximum()
+    {
+        // 2 MB/s: 2 ms of it is 4 KB, while the largest threshold allowed is 512 KiB (a quarter of a second here).
+        const long maximum = 512 * 1024;
+        var receiver = new RecordingHandler("receiver", Bulk.Value, Chat.Value);
+        await using var pair = await SessionPair.StartAsync(
+            [],
+            [receiver],
+            new InMemoryChannelOptions { BandwidthBytesPerSecond = 2_000_000 },
+            new FramingOptions { BulkBufferThreshold = maximum, BulkQueueDelay = TimeSpan.FromMilliseconds(2) });
+        var frameSize = 0;
+        var ahead = new List<long>();
+        pair.Channels.A.Sending = (message, bufferedBefore) =>
+        {
+            var reader = new MessagePackReader(message);
+            reader.ReadArrayHeader();
+            if (reader.ReadInt32() == Bulk.Value)
+            {
+                frameSize = message.Length;
+                return;
+            }
+
+            lock (ahead)
+            {
+                ahead.Add(bufferedBefore);
+            }
+        };
+        using var stop = new CancellationTokenSource();
+        await using var lane = pair.A.OpenBulkLane("saturating");
+        var producer = ProduceAsync(lane, 0, stop.Token);
+
+        var bulkReceived = 0;
+        var chatReceived = 0;
+        await foreach (var (kind, _) in receiver.ReadAllAsync(CancellationToken.None).WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token))
+        {
+            if (kind == Chat && ++chatReceived == 5)
+            {
+                break;
+            }
+
+            // After the first 20 frames (a rate is known), one chat frame every 10 bulk frames.
+            if (kind == Bulk && ++bulkReceived > 20 && bulkReceived % 10 == 0)
+            {
+                await pair.A.SendAsync(Chat, MessagePackSerializer.Serialize("hi"));
+            }
+        }
+
+        await stop.CancelAsync();
+        await producer;
+        lock (ahead)
+        {
+            Assert.Equal(5, ahead.Count);
+            foreach (var buffered in ahead)
+            {
+                // The measured rate sets the threshold near its floor; what waits ahead is it plus a frame or two,
+                // never the half a megabyte the fixed maximum would let queue.
+                Assert.True(buffered <= 64 * 1024, $"{buffered} B were buffered ahead of a chat frame (frame {frameSize} B, threshold now {pair.A.BulkThreshold} B)");
+            }
         }
     }
 

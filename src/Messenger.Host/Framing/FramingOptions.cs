@@ -4,10 +4,21 @@ namespace Messenger.Host.Framing;
 public sealed class FramingOptions
 {
     /// <summary>
-    /// Bulk frames are written only while the channel's buffered amount is at or below this many bytes. It bounds how
-    /// long a chat frame can wait behind file chunks, and must cover the path's bandwidth-delay product for speed.
+    /// The most bulk data written ahead of the channel: bulk frames are written only while the channel's buffered
+    /// (not yet sent) amount is at or below the threshold, which follows the measured send rate (see
+    /// <see cref="BulkQueueDelay"/>) between <see cref="BulkBufferMinimum"/> and this.
     /// </summary>
     public long BulkBufferThreshold { get; set; } = 512 * 1024;
+
+    /// <summary>
+    /// How long a chat frame may wait behind bulk data already written to the channel: the threshold is the measured
+    /// send rate times this (plus the one bulk frame that may follow it). Zero keeps the threshold fixed at
+    /// <see cref="BulkBufferThreshold"/>.
+    /// </summary>
+    public TimeSpan BulkQueueDelay { get; set; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>The smallest threshold, so a slow link still has the next frame ready when the channel empties.</summary>
+    public long BulkBufferMinimum { get; set; } = 4 * 1024;
 
     /// <summary>The largest frame accepted from the peer, in bytes; matches the 262,144-byte max-message-size we advertise.</summary>
     public int MaxReceivedFrameSize { get; set; } = 256 * 1024;

@@ -7,12 +7,22 @@ namespace Messenger.Host.Framing;
 /// <summary>
 /// The one writer of a data channel. Interactive frames go first, always; bulk frames go only while the channel's
 /// buffered amount is at or below the threshold, awaiting the channel's low signal (never polling), taking one frame
-/// from each open bulk lane in turn so producers share the lane fairly.
+/// from each open bulk lane in turn so producers share the lane fairly. The threshold follows the rate the channel
+/// drains at, so an interactive frame waits about the same few milliseconds behind bulk on a fast or a slow link.
 /// </summary>
 internal sealed class SendScheduler : IAsyncDisposable
 {
+    private static readonly TimeSpan RateSampleInterval = TimeSpan.FromMilliseconds(10);
     private readonly IDataChannel _channel;
-    private readonly long _bulkThreshold;
+    private readonly long _maxThreshold;
+    private readonly long _minThreshold;
+    private readonly TimeSpan _queueDelay;
+    private readonly TimeProvider _time;
+    private long _bulkThreshold;
+    private long _written;
+    private long _sampleStart;
+    private long _sampleDrained;
+    private double _rate;
     private readonly Lock _gate = new();
     private readonly Queue<PendingFrame> _interactive = new();
     private readonly List<BulkLane> _lanes = [];
@@ -22,14 +32,29 @@ internal sealed class SendScheduler : IAsyncDisposable
     private Exception? _stopped;
 
     public SendScheduler(IDataChannel channel, long bulkThreshold)
+        : this(channel, new FramingOptions { BulkBufferThreshold = bulkThreshold, BulkQueueDelay = TimeSpan.Zero }, TimeProvider.System)
+    {
+    }
+
+    public SendScheduler(IDataChannel channel, FramingOptions options, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(channel);
-        ArgumentOutOfRangeException.ThrowIfNegative(bulkThreshold);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.BulkBufferThreshold);
         _channel = channel;
-        _bulkThreshold = bulkThreshold;
-        _channel.BufferedAmountLowThreshold = bulkThreshold;
+        _time = time;
+        _maxThreshold = options.BulkBufferThreshold;
+        _queueDelay = options.BulkQueueDelay;
+        _minThreshold = Math.Min(Math.Max(0, options.BulkBufferMinimum), _maxThreshold);
+
+        // Adaptive: start low (a slow link is not flooded before its rate is known); the rate lifts it within a sample.
+        _bulkThreshold = _queueDelay > TimeSpan.Zero ? Math.Min(_maxThreshold, Math.Max(_minThreshold, 64 * 1024)) : _maxThreshold;
+        _channel.BufferedAmountLowThreshold = _bulkThreshold;
         _pump = Task.Run(PumpAsync);
     }
+
+    /// <summary>The buffered amount bulk is written up to now.</summary>
+    public long BulkThreshold => Interlocked.Read(ref _bulkThreshold);
 
     /// <summary>Bytes and frames written so far, by lane.</summary>
     public SchedulerCounters Counters { get; } = new();
@@ -135,9 +160,12 @@ internal sealed class SendScheduler : IAsyncDisposable
                 }
 
                 next = TakeInteractive();
-                if (next is null && AnyBulkPending())
+                var bulkPending = AnyBulkPending();
+                if (next is null && bulkPending)
                 {
-                    if (_channel.BufferedAmount <= _bulkThreshold)
+                    var buffered = _channel.BufferedAmount;
+                    AdaptThreshold(buffered);
+                    if (buffered <= _bulkThreshold)
                     {
                         next = TakeBulkRoundRobin();
                     }
@@ -148,6 +176,12 @@ internal sealed class SendScheduler : IAsyncDisposable
                     if (_work.Task.IsCompleted)
                     {
                         _work = NewSignal();
+                    }
+
+                    if (!bulkPending)
+                    {
+                        // Idle time says nothing about the link's rate: the next sample starts when bulk is back.
+                        _sampleStart = 0;
                     }
 
                     // Bulk is waiting on the channel's low signal, or nothing is queued: sleep until either changes.
@@ -171,6 +205,44 @@ internal sealed class SendScheduler : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Measures the rate the channel drains at (bytes written minus still buffered, over at least 10 ms while bulk is
+    /// waiting) and sets the threshold to that rate times the queue delay. Called under the lock, on the pump.
+    /// </summary>
+    private void AdaptThreshold(long buffered)
+    {
+        if (_queueDelay <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var now = _time.GetTimestamp();
+        var drained = _written - buffered;
+        if (_sampleStart == 0)
+        {
+            _sampleStart = now;
+            _sampleDrained = drained;
+            return;
+        }
+
+        var elapsed = _time.GetElapsedTime(_sampleStart, now);
+        if (elapsed < RateSampleInterval)
+        {
+            return;
+        }
+
+        var rate = (drained - _sampleDrained) / elapsed.TotalSeconds;
+        _sampleStart = now;
+        _sampleDrained = drained;
+        _rate = _rate <= 0 ? rate : (_rate * 0.75) + (rate * 0.25);
+        var threshold = Math.Clamp((long)(_rate * _queueDelay.TotalSeconds), _minThreshold, _maxThreshold);
+        if (threshold != _bulkThreshold)
+        {
+            Interlocked.Exchange(ref _bulkThreshold, threshold);
+            _channel.BufferedAmountLowThreshold = threshold;
+        }
+    }
+
     private void Write(PendingFrame frame)
     {
         try
@@ -188,6 +260,7 @@ internal sealed class SendScheduler : IAsyncDisposable
             return;
         }
 
+        _written += frame.Length;
         Counters.Record(frame.IsBulk, frame.Length);
         frame.Complete();
     }

@@ -47,7 +47,7 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
         _observers = observers;
         _logger = logger;
         PeerId = peerId;
-        _scheduler = new SendScheduler(channel, options.BulkBufferThreshold);
+        _scheduler = new SendScheduler(channel, options, TimeProvider.System);
         // The channel's MaxMessageSize is the peer's limit for what we send; what we accept is our own (the transport
         // already enforces the max-message-size we advertised).
         _maxReceivedFrameSize = options.MaxReceivedFrameSize;
@@ -55,6 +55,9 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
         _handlerQueueBytes = options.HandlerQueueBytes;
         MaxFrameBodySize = channel.MaxMessageSize - FrameCodec.MaxHeaderSize;
     }
+
+    /// <summary>The buffered amount the send scheduler writes bulk up to now (it follows the send rate).</summary>
+    internal long BulkThreshold => _scheduler.BulkThreshold;
 
     /// <summary>Raised when a received message is dropped, with the reason.</summary>
     public event EventHandler<FrameRejection>? FrameRejected;
