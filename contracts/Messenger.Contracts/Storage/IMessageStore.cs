@@ -11,7 +11,11 @@ public interface IMessageStore
     /// <returns>True when it was added, false when a message with that id was already stored.</returns>
     ValueTask<bool> AddMessageAsync(StoredMessage message, CancellationToken cancellationToken = default);
 
-    /// <summary>Records that the peer acknowledged a message.</summary>
+    /// <summary>
+    /// Records that the peer acknowledged a message. Unlike the other calls, the mark need only survive the process
+    /// when the call completes, not a power failure: a store may let it reach the disk with its next durable write
+    /// (losing it shows the message as not yet delivered; the host calls this in the chat's round trip).
+    /// </summary>
     /// <param name="messageId">The message id.</param>
     /// <param name="deliveredAt">When the acknowledgement arrived.</param>
     /// <param name="cancellationToken">Cancels the call.</param>

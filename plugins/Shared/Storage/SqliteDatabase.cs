@@ -29,6 +29,28 @@ internal sealed class SqliteDatabase : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> alone on the connection, committing without waiting for the disk
+    /// (<c>synchronous = NORMAL</c> for this statement in WAL mode): the change survives the process ending at once and
+    /// reaches the disk with the next durable commit or checkpoint; a power failure before that may lose it, never
+    /// corrupts the database. For marks whose loss only shows an older state (a delivery tick), not for data.
+    /// </summary>
+    public ValueTask<T> RunWithoutSyncAsync<T>(Func<SqliteConnection, T> work, CancellationToken cancellationToken) =>
+        RunAsync(
+            c =>
+            {
+                c.Execute("PRAGMA synchronous = NORMAL");
+                try
+                {
+                    return work(c);
+                }
+                finally
+                {
+                    c.Execute("PRAGMA synchronous = FULL");
+                }
+            },
+            cancellationToken);
+
     /// <summary>Runs <paramref name="work"/> alone on the connection inside one durable transaction.</summary>
     public ValueTask<T> InTransactionAsync<T>(Func<SqliteConnection, T> work, CancellationToken cancellationToken) =>
         RunAsync(c => InTransaction(c, work), cancellationToken);
