@@ -796,7 +796,9 @@ public sealed partial class SctpAssociation
         return true;
     }
 
-    private void UpdateRtt(TimeSpan rtt, TimeSpan now)
+    /// <param name="trackQueueDelay">Also a sample for the base RTT and the queue-delay filter (false when the SACK
+    /// that carried it gives that filter a sample of its own).</param>
+    private void UpdateRtt(TimeSpan rtt, TimeSpan now, bool trackQueueDelay = true)
     {
         if (rtt < TimeSpan.Zero)
         {
@@ -818,7 +820,11 @@ public sealed partial class SctpAssociation
         }
 
         _latestRtt = rtt;
-        TrackBaseRtt(rtt, now);
+        if (trackQueueDelay)
+        {
+            TrackBaseRtt(rtt, now);
+        }
+
         var rto = _srtt + (4 * _rttVar);
         _rto = rto < _options.RtoMin ? _options.RtoMin : rto > _options.RtoMax ? _options.RtoMax : rto;
     }

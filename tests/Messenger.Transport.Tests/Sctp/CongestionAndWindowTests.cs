@@ -73,6 +73,28 @@ public class CongestionAndWindowTests
     }
 
     [Fact]
+    public void InitialCongestionWindowMtus_SetsTheFirstWindowWhereTheRfcGives4380Bytes()
+    {
+        (long Cwnd, long Flight) FirstFlight(SctpAssociationOptions options)
+        {
+            var net = AssociationTransferTests.Connected(705, LinkConditions.Lossless, options);
+            var cwnd = net.A.Association.CongestionWindow;
+            net.A.Association.Send(1, 53, TestMessages.Create(1, 0, 64 * 1024), default, net.Now);
+            return (cwnd, net.A.Association.FlightSize);
+        }
+
+        var rfc = FirstFlight(new SctpAssociationOptions());
+        var ten = FirstFlight(new SctpAssociationOptions { InitialCongestionWindowMtus = 10 });
+        Assert.Equal(4380, rfc.Cwnd);
+        Assert.Equal(10 * 1200, ten.Cwnd);
+
+        // Before any SACK no more than the window (plus the one MTU of overshoot RFC 9260 §6.1 B allows) leaves.
+        Assert.InRange(rfc.Flight, 0, 4380 + 1200);
+        Assert.InRange(ten.Flight, 0, (10 * 1200) + 1200);
+        Assert.Equal(10, SctpAssociationOptions.ForDataChannels.InitialCongestionWindowMtus);
+    }
+
+    [Fact]
     public void RetransmissionTimeout_CollapsesWindowToOneMtuAndDoublesRto()
     {
         var net = AssociationTransferTests.Connected(704, LinkConditions.Lossless);
