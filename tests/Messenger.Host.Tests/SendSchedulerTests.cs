@@ -110,6 +110,62 @@ public class SendSchedulerTests
     }
 
     [Fact]
+    public async Task ChatFrame_RightAfterBulkStarts_WaitsBehindTheMinimumThresholdNotAnUnmeasuredGuess()
+    {
+        // 200 KB/s, and no rate measured yet: the threshold starts at its minimum (4 KiB), so the chat frame queued as
+        // the first bulk frame is written finds at most the minimum and a frame ahead of it, not 64 KiB (a third of a
+        // second here; a link in slow start drains slower still).
+        const long minimum = 4 * 1024;
+        var receiver = new RecordingHandler("receiver", Bulk.Value, Chat.Value);
+        await using var pair = await SessionPair.StartAsync(
+            [],
+            [receiver],
+            new InMemoryChannelOptions { BandwidthBytesPerSecond = 200_000 },
+            new FramingOptions { BulkBufferThreshold = 512 * 1024, BulkQueueDelay = TimeSpan.FromMilliseconds(2), BulkBufferMinimum = minimum });
+        var frameSize = 0;
+        long? ahead = null;
+        Task? chat = null;
+        pair.Channels.A.Sending = (message, bufferedBefore) =>
+        {
+            var reader = new MessagePackReader(message);
+            reader.ReadArrayHeader();
+            if (reader.ReadInt32() == Bulk.Value)
+            {
+                frameSize = message.Length;
+                // A few milliseconds in: the rate is not measured yet (a sample takes 10 ms), the bulk lanes are full.
+                chat ??= Task.Run(async () =>
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(5));
+                    await pair.A.SendAsync(Chat, MessagePackSerializer.Serialize("hi"));
+                });
+                return;
+            }
+
+            ahead ??= bufferedBefore;
+        };
+        using var stop = new CancellationTokenSource();
+        var lanes = Enumerable.Range(0, 8).Select(i => pair.A.OpenBulkLane($"starting {i}")).ToList();
+        var producers = lanes.Select((lane, i) => ProduceAsync(lane, i, stop.Token)).ToList();
+        await foreach (var (kind, _) in receiver.ReadAllAsync(CancellationToken.None).WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token))
+        {
+            if (kind == Chat)
+            {
+                break;
+            }
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(producers);
+        foreach (var lane in lanes)
+        {
+            await lane.DisposeAsync();
+        }
+
+        Assert.NotNull(ahead);
+        Assert.True(ahead <= minimum + frameSize, $"{ahead} B were buffered ahead of the chat frame (frame {frameSize} B, minimum {minimum} B)");
+    }
+
+    [Fact]
     public async Task ChatFrame_OnASlowLink_WaitsBehindTheQueueDelayOfBulkNotTheMaximum()
     {
         // 2 MB/s: 2 ms of it is 4 KB, while the largest threshold allowed is 512 KiB (a quarter of a second here).

@@ -47,8 +47,9 @@ internal sealed class SendScheduler : IAsyncDisposable
         _queueDelay = options.BulkQueueDelay;
         _minThreshold = Math.Min(Math.Max(0, options.BulkBufferMinimum), _maxThreshold);
 
-        // Adaptive: start low (a slow link is not flooded before its rate is known); the rate lifts it within a sample.
-        _bulkThreshold = _queueDelay > TimeSpan.Zero ? Math.Min(_maxThreshold, Math.Max(_minThreshold, 64 * 1024)) : _maxThreshold;
+        // Adaptive: start at the minimum (a slow link, or one still in slow start, is not flooded before its rate is
+        // known: a chat frame would wait behind all of it); a fast link's rate lifts it within a few samples.
+        _bulkThreshold = _queueDelay > TimeSpan.Zero ? _minThreshold : _maxThreshold;
         _channel.BufferedAmountLowThreshold = _bulkThreshold;
         _pump = Task.Run(PumpAsync);
     }
