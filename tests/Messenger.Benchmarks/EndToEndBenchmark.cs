@@ -12,11 +12,13 @@ namespace Messenger.Benchmarks;
 /// The chat-and-files journey as users run it: a relay (<c>messenger signal</c>) and two <c>messenger connect --json
 /// --auto-accept</c> processes with SQLCipher stores. Chat lines at E2E_CHAT_HZ (20) measure round trips (from
 /// <c>chat-delivered</c>) with no transfer, during a file (E2E_MIB, 1024) sent the same way as the chat and the
-/// other way, during 3 + 3 concurrent files (E2E_CONCURRENT_MIB, 200) and during a big one (E2E_BIG_MIB, 5120);
+/// other way, during 3 + 3 concurrent files (E2E_CONCURRENT_MIB, 200), during a big one (E2E_BIG_MIB, 5120) and, on
+/// a second pair through an impaired link (10 Mbit/s, 40 ms round trip), during E2E_IMPAIRED_MIB (16) each way;
 /// each case is timed from the first <c>/send</c> to the last <c>transfer-completed</c> (verified); peak RSS is
 /// each process's VmHWM. libdatachannel's raw
 /// two-process channel throughput runs in the same session for the ratio. The CLI comes from MESSENGER_CLI
-/// (<c>build.sh bench</c> publishes it to artifacts/messenger). Run inside a loopback-only namespace.
+/// (<c>build.sh bench</c> publishes it to artifacts/messenger); E2E_TRACE=1 also prints each case's round trips in
+/// order. Run inside a loopback-only namespace.
 /// </summary>
 internal static class EndToEndBenchmark
 {
@@ -40,19 +42,15 @@ internal static class EndToEndBenchmark
 
         var table = new Table("case", "chat round trip ms p50", "p90", "p99", "max", "n (delivered/sent)", "/send → offered / first progress / verified s", "MB/s", "× ldc raw", "peak RSS MiB alice / bob", "load");
         var ldc = await RawLibdatachannelAsync(mib);
-        string[] Connect(string name) => ["connect", "--room", "e2e", "--relay", address, "--bind", "127.0.0.1", "--json", "--auto-accept", "--peer", name == "alice" ? "bob" : "alice",
+        string[] Connect(string name, string peer, string room, string relayAddress) => ["connect", "--room", room, "--relay", relayAddress, "--bind", "127.0.0.1", "--json", "--auto-accept", "--peer", peer,
             "--profile", Directory.CreateDirectory(Path.Combine(temp.Path, name)).FullName, "--key-file", KeyFile(temp, name)];
-        await using var alice = CliProcess.Start("alice", cli, RepoPaths.RepoRoot, Connect("alice"));
-        await using var bob = CliProcess.Start("bob", cli, RepoPaths.RepoRoot, Connect("bob"));
-        await Task.WhenAll(alice.NextEventAsync("connected"), bob.NextEventAsync("connected"));
-
-        var idle = await ChatAsync(alice, hz, TimeSpan.FromSeconds(10), Task.Delay(TimeSpan.FromSeconds(10)));
-        table.Add([$"no transfer", .. idle, "", "", "", Rss(alice, bob), TwoProcessBenchmark.LoadAverage()]);
-
         var one = (long)mib << 20;
         var some = long.Parse(Environment.GetEnvironmentVariable("E2E_CONCURRENT_MIB") ?? "200", CultureInfo.InvariantCulture) << 20;
         var big = long.Parse(Environment.GetEnvironmentVariable("E2E_BIG_MIB") ?? "5120", CultureInfo.InvariantCulture) << 20;
-        async Task TransferCaseAsync(string label, CliProcess chatter, params (CliProcess From, long Bytes)[] files)
+        var impaired = long.Parse(Environment.GetEnvironmentVariable("E2E_IMPAIRED_MIB") ?? "16", CultureInfo.InvariantCulture) << 20;
+
+        // A pair's cases; `a` reports every transfer's end, its own (the peer verified it) and the peer's (it verified it).
+        async Task TransferCaseAsync(string label, CliProcess a, CliProcess b, CliProcess chatter, params (CliProcess From, long Bytes)[] files)
         {
             var paths = files.Select((f, i) => Path.Combine(temp.Path, $"file-{i}.bin")).ToArray();
             for (var i = 0; i < files.Length; i++)
@@ -63,9 +61,7 @@ internal static class EndToEndBenchmark
             var sent = Stopwatch.StartNew();
             var offered = Since(sent, files[0].From.NextEventAsync("transfer-offered"));
             var firstProgress = Since(sent, files[0].From.NextEventAsync("transfer-progress"));
-
-            // Alice reports every transfer's end, hers (the peer verified it) and Bob's (she verified it).
-            var done = alice.CountEventsAsync(files.Length, "transfer-completed", "transfer-failed");
+            var done = a.CountEventsAsync(files.Length, "transfer-completed", "transfer-failed");
             for (var i = 0; i < files.Length; i++)
             {
                 await files[i].From.SendAsync($"/send {paths[i]}");
@@ -77,23 +73,48 @@ internal static class EndToEndBenchmark
             var failed = outcomes.FirstOrDefault(o => (string?)o["event"] != "transfer-completed");
             var rate = files.Sum(f => f.Bytes) / 1e6 / seconds;
             var times = $"{(offered.IsCompletedSuccessfully ? F(await offered) : "")} / {(firstProgress.IsCompletedSuccessfully ? F(await firstProgress) : "")} / {(failed is null ? F(seconds) : "failed: " + ((string?)failed["reason"] ?? "?"))}";
-            table.Add([label, .. chat, times, failed is null ? F(rate) : "", failed is null && ldc > 0 ? F(rate / ldc) + "×" : "", Rss(alice, bob), TwoProcessBenchmark.LoadAverage()]);
+            table.Add([label, .. chat, times, failed is null ? F(rate) : "", failed is null && ldc > 0 ? F(rate / ldc) + "×" : "", Rss(a, b), TwoProcessBenchmark.LoadAverage()]);
             foreach (var path in paths)
             {
                 File.Delete(path);
             }
         }
 
-        await TransferCaseAsync($"during {mib} MiB, chat the same way (alice → bob)", alice, (alice, one));
-        await TransferCaseAsync($"during {mib} MiB, chat the other way (bob → alice)", bob, (alice, one));
-        await TransferCaseAsync($"during 3 + 3 concurrent {some >> 20} MiB (chat alice → bob)", alice, (alice, some), (alice, some), (alice, some), (bob, some), (bob, some), (bob, some));
-        if (big > 0)
+        await using (var alice = CliProcess.Start("alice", cli, RepoPaths.RepoRoot, Connect("alice", "bob", "e2e", address)))
+        await using (var bob = CliProcess.Start("bob", cli, RepoPaths.RepoRoot, Connect("bob", "alice", "e2e", address)))
         {
-            await TransferCaseAsync($"during {big >> 20} MiB (chat alice → bob; RSS is the whole run's peak)", alice, (alice, big));
+            await Task.WhenAll(alice.NextEventAsync("connected"), bob.NextEventAsync("connected"));
+            var idle = await ChatAsync(alice, hz, TimeSpan.FromSeconds(10), Task.Delay(TimeSpan.FromSeconds(10)));
+            table.Add([$"no transfer", .. idle, "", "", "", Rss(alice, bob), TwoProcessBenchmark.LoadAverage()]);
+            await TransferCaseAsync($"during {mib} MiB, chat the same way (alice → bob)", alice, bob, alice, (alice, one));
+            await TransferCaseAsync($"during {mib} MiB, chat the other way (bob → alice)", alice, bob, bob, (alice, one));
+            await TransferCaseAsync($"during 3 + 3 concurrent {some >> 20} MiB (chat alice → bob)", alice, bob, alice, (alice, some), (alice, some), (alice, some), (bob, some), (bob, some), (bob, some));
+            if (big > 0)
+            {
+                await TransferCaseAsync($"during {big >> 20} MiB (chat alice → bob; RSS is the whole run's peak)", alice, bob, alice, (alice, big));
+            }
+        }
+
+        if (impaired > 0)
+        {
+            // The impaired link: every datagram crosses a relay that serialises at 10 Mbit/s behind a 256 KiB
+            // tail-drop queue (a token-bucket router: 210 ms of it) and adds 20 ms each way; the peers learn only the
+            // relay's addresses, through a proxy that rewrites their candidates on the way to the signaling relay.
+            var link = new Impairment { Delay = TimeSpan.FromMilliseconds(20), Rate = 10_000_000 / 8, QueueLimit = 256 * 1024 };
+            await using var udp = new ImpairedUdpRelay(null, null, link, link, seed: 1);
+            await using var proxy = new CandidateRewritingProxy(System.Net.IPEndPoint.Parse(address), udp);
+            await using var carol = CliProcess.Start("carol", cli, RepoPaths.RepoRoot, Connect("carol", "dave", "e2e-impaired", proxy.Address));
+            await using var dave = CliProcess.Start("dave", cli, RepoPaths.RepoRoot, Connect("dave", "carol", "e2e-impaired", proxy.Address));
+            await Task.WhenAll(carol.NextEventAsync("connected"), dave.NextEventAsync("connected"));
+            const string Label = "10 Mbit/s, 40 ms RTT";
+            var idle = await ChatAsync(carol, hz, TimeSpan.FromSeconds(5), Task.Delay(TimeSpan.FromSeconds(5)));
+            table.Add([$"{Label}, 256 KiB queue: no transfer", .. idle, "", "", "", Rss(carol, dave), TwoProcessBenchmark.LoadAverage()]);
+            await TransferCaseAsync($"{Label}: during {impaired >> 20} MiB, chat the same way", carol, dave, carol, (carol, impaired));
+            await TransferCaseAsync($"{Label}: during {impaired >> 20} MiB, chat the other way", carol, dave, dave, (carol, impaired));
         }
 
         table.Print();
-        Console.WriteLine($"Files of random bytes into SQLCipher stores, chat at {hz:0} Hz; times from the first /send (offered and first progress of the first file); ldc raw = node-datachannel, two processes, {mib} MiB in 64 KiB messages, same session: {F(ldc)} MB/s. RSS is VmHWM so far (peak since start). E2E_MIB, E2E_CONCURRENT_MIB, E2E_BIG_MIB (0 skips it) and E2E_CHAT_HZ set the sizes and rate.");
+        Console.WriteLine($"Files of random bytes into SQLCipher stores, chat at {hz:0} Hz; times from the first /send (offered and first progress of the first file); ldc raw = node-datachannel, two processes, {mib} MiB in 64 KiB messages, same session: {F(ldc)} MB/s. RSS is VmHWM so far (peak since start). E2E_MIB, E2E_CONCURRENT_MIB, E2E_BIG_MIB, E2E_IMPAIRED_MIB (0 skips them) and E2E_CHAT_HZ set the sizes and rate; × ldc raw on the impaired link compares with loopback's.");
     }
 
     private static async Task<double> RawLibdatachannelAsync(int mib)
@@ -135,6 +156,12 @@ internal static class EndToEndBenchmark
         List<double> sorted;
         lock (trips)
         {
+            if (Environment.GetEnvironmentVariable("E2E_TRACE") is { Length: > 0 })
+            {
+                // In the order sent: a spike at the start of a case and a steady excess read differently.
+                Console.WriteLine("round trips ms, in order: " + string.Join(' ', trips.Select(t => t.ToString("0", CultureInfo.InvariantCulture))));
+            }
+
             sorted = [.. trips.Order()];
         }
 

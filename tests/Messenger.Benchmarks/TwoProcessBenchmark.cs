@@ -240,7 +240,7 @@ internal static partial class TwoProcessBenchmark
     /// Rewrites the host candidates in a description or trickle line so the other side reaches this one through the
     /// relay (the sender is A): the real address is handed to the relay, the relay's address goes on.
     /// </summary>
-    private static JsonObject ThroughRelay(JsonObject message, ImpairedUdpRelay relay, bool fromSender)
+    internal static JsonObject ThroughRelay(JsonObject message, ImpairedUdpRelay relay, bool fromSender)
     {
         var stand = fromSender ? relay.ForA : relay.ForB;
         string Rewrite(string text) => CandidateAddress().Replace(text, m =>
