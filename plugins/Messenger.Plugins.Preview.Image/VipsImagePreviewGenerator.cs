@@ -18,15 +18,6 @@ public sealed class VipsImagePreviewGenerator : IPreviewGenerator
 
     private readonly ImagePreviewSettings _settings;
 
-    static VipsImagePreviewGenerator()
-    {
-        // Only the loaders libvips marks trusted (no ImageMagick, MATLAB, ...) may see network input.
-        NetVips.NetVips.BlockUntrusted = true;
-        // The operation cache would keep decoded images and open files of previous requests alive.
-        Cache.Max = 0;
-        Cache.MaxFiles = 0;
-    }
-
     /// <summary>Creates the generator.</summary>
     /// <param name="settings">The thumbnail encoding.</param>
     public VipsImagePreviewGenerator(ImagePreviewSettings settings)
@@ -36,7 +27,14 @@ public sealed class VipsImagePreviewGenerator : IPreviewGenerator
     }
 
     /// <inheritdoc />
-    public string Name => "image (libvips " + NetVips.NetVips.Version(0) + "." + NetVips.NetVips.Version(1) + ")";
+    public string Name
+    {
+        get
+        {
+            LibVips.Ensure();
+            return "image (libvips " + NetVips.NetVips.Version(0) + "." + NetVips.NetVips.Version(1) + ")";
+        }
+    }
 
     /// <inheritdoc />
     public string? Sniff(ReadOnlySpan<byte> header) => ImageContentSniffer.Sniff(header);
@@ -74,6 +72,7 @@ public sealed class VipsImagePreviewGenerator : IPreviewGenerator
 
     private PreviewResult Generate(string path, string mediaType, PreviewOptions options, CancellationToken cancellationToken)
     {
+        LibVips.Ensure();
         try
         {
             // A source opens the file by its exact name; libvips would read a trailing "[...]" in a file name as loader options.
@@ -211,6 +210,27 @@ public sealed class VipsImagePreviewGenerator : IPreviewGenerator
         public static readonly IgnoredProgress Instance = new();
 
         public void Report(int value)
+        {
+        }
+    }
+
+    /// <summary>
+    /// libvips is loaded and set up on the first preview (or the first look at <see cref="Name"/>), not when the host
+    /// builds its services: a process that never previews an image does not map the library and its dependencies.
+    /// </summary>
+    private static class LibVips
+    {
+        static LibVips()
+        {
+            // Only the loaders libvips marks trusted (no ImageMagick, MATLAB, ...) may see network input.
+            NetVips.NetVips.BlockUntrusted = true;
+            // The operation cache would keep decoded images and open files of previous requests alive.
+            Cache.Max = 0;
+            Cache.MaxFiles = 0;
+        }
+
+        /// <summary>Runs the set-up once, before anything else touches libvips.</summary>
+        public static void Ensure()
         {
         }
     }

@@ -60,6 +60,13 @@ public class ChatCommandTests(ITestOutputHelper log)
         await bob.SendAsync("/transfers");
         var listed = (await bob.NextEventAsync("transfers"))["transfers"]!.AsArray();
         Assert.All(listed, t => Assert.Equal("Completed", (string?)t!["state"]));
+
+        // Neither file is an image: the image preview plugin is loaded, but libvips (6 MiB mapped) never is.
+        foreach (var peer in new[] { alice, bob })
+        {
+            Assert.DoesNotContain("libvips", File.ReadAllText($"/proc/{peer.Id}/maps"), StringComparison.Ordinal);
+        }
+
         await alice.SendAsync("/quit");
         Assert.Equal(0, await alice.WaitForExitAsync());
         Assert.Equal("disconnected", (string?)(await bob.NextEventAsync("disconnected"))["event"]);
