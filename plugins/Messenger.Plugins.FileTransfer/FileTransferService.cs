@@ -511,7 +511,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
                 var writer = await _files!.OpenWriteAsync(transfer.FileId!, new StoredFileMetadata(transfer.FileName, transfer.MediaType), cancellationToken).ConfigureAwait(false);
                 transfer.Writer = writer;
                 // Only whole chunks count as verified; a torn tail is cut and asked for again.
-                offset = writer.Length >= transfer.Size ? transfer.Size : writer.Length / transfer.ChunkSize * transfer.ChunkSize;
+                offset = ReceivingMachine.ResumeOffset(writer.Length, transfer.Size, transfer.ChunkSize);
                 if (writer.Length != offset)
                 {
                     await writer.TruncateAsync(offset, cancellationToken).ConfigureAwait(false);
@@ -533,9 +533,9 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
 
             Interlocked.Exchange(ref transfer.Bytes, offset);
             transfer.VerifiedBytes = offset;
-            transfer.NextIndex = offset == transfer.Size ? transfer.ChunkCount : offset / transfer.ChunkSize;
-            transfer.GapRequests = 0;
-            transfer.AwaitingResend = false;
+            var receiving = new ReceivingMachine(transfer.Size, transfer.ChunkSize, transfer.Sha256, _options.MaxGapRequests);
+            receiving.Start(offset);
+            transfer.Receiving = receiving;
             transfer.Session = session;
             transfer.State = TransferState.InProgress;
             transfer.Meter.Restart(offset);
@@ -683,50 +683,30 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         try
         {
             incoming = transfer.Incoming;
-            if (transfer.State != TransferState.InProgress || !ReferenceEquals(transfer.Session, session) || incoming is null)
+            if (transfer.State != TransferState.InProgress || !ReferenceEquals(transfer.Session, session) || incoming is null || transfer.Receiving is not { } receiving)
             {
                 // Chunks still in flight when this side cancelled or failed: expected within one round trip.
                 LogChunkDropped(transfer.Id, chunk.Index, transfer.State);
                 return;
             }
 
-            if (transfer.AwaitingResend)
+            var expected = receiving.NextIndex;
+            var decision = receiving.OnChunk(chunk.Index, chunk.Payload.Span, chunk.Crc32C);
+            switch (decision.Action)
             {
-                if (chunk.Index != transfer.NextIndex)
-                {
-                    // Sent before the sender saw the resend request.
+                case ChunkAction.Drop:
                     LogChunkDropped(transfer.Id, chunk.Index, transfer.State);
                     return;
-                }
-
-                transfer.AwaitingResend = false;
+                case ChunkAction.AskResend:
+                    LogGap(transfer.Id, expected, chunk.Index, decision.ResumeOffset);
+                    var resend = new AcceptFrame { TransferId = transfer.Id, ResumeOffset = decision.ResumeOffset, WindowBytes = _options.ReceiveWindowBytes };
+                    await TrySendAsync(session, TransferFrameKinds.Accept, ControlFrameCodec.Write(resend)).ConfigureAwait(false);
+                    return;
+                case ChunkAction.Fail:
+                    LogChunkRefused(transfer.Id, chunk.Index, decision.Reason!);
+                    await FinishLockedAsync(transfer, TransferState.Failed, decision.Reason, info => new TransferFailed(info), FailFrameFor(transfer, decision.Reason!), deletePartial: true).ConfigureAwait(false);
+                    return;
             }
-            else if (transfer.GapRequests > 0 && chunk.Index >= 0 && chunk.Index < transfer.NextIndex)
-            {
-                // After a resend request the restarted run may repeat chunks this side already holds.
-                LogChunkDropped(transfer.Id, chunk.Index, transfer.State);
-                return;
-            }
-
-            if (chunk.Index > transfer.NextIndex && chunk.Index < transfer.ChunkCount && transfer.GapRequests < _options.MaxGapRequests)
-            {
-                transfer.GapRequests++;
-                transfer.AwaitingResend = true;
-                var resumeOffset = transfer.NextIndex * transfer.ChunkSize;
-                LogGap(transfer.Id, transfer.NextIndex, chunk.Index, resumeOffset);
-                var resend = new AcceptFrame { TransferId = transfer.Id, ResumeOffset = resumeOffset, WindowBytes = _options.ReceiveWindowBytes };
-                await TrySendAsync(session, TransferFrameKinds.Accept, ControlFrameCodec.Write(resend)).ConfigureAwait(false);
-                return;
-            }
-
-            if (CheckChunk(transfer, chunk) is { } problem)
-            {
-                LogChunkRefused(transfer.Id, chunk.Index, problem);
-                await FinishLockedAsync(transfer, TransferState.Failed, problem, info => new TransferFailed(info), FailFrameFor(transfer, problem), deletePartial: true).ConfigureAwait(false);
-                return;
-            }
-
-            transfer.NextIndex++;
         }
         finally
         {
@@ -740,34 +720,6 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         }
     }
 
-    private static string? CheckChunk(Transfer transfer, ChunkFrame chunk)
-    {
-        if (chunk.Index < 0 || chunk.Index >= transfer.ChunkCount)
-        {
-            return $"the sender sent chunk {chunk.Index}, outside 0..{transfer.ChunkCount - 1} for {transfer.Size} bytes (more bytes than offered)";
-        }
-
-        if (chunk.Index < transfer.NextIndex)
-        {
-            return $"the sender sent chunk {chunk.Index} twice";
-        }
-
-        if (chunk.Index > transfer.NextIndex)
-        {
-            return $"chunk {transfer.NextIndex} never arrived (chunk {chunk.Index} came instead): the link lost data";
-        }
-
-        var expected = chunk.Index == transfer.ChunkCount - 1 ? transfer.Size - (chunk.Index * transfer.ChunkSize) : transfer.ChunkSize;
-        if (chunk.Payload.Length != expected)
-        {
-            return $"chunk {chunk.Index} holds {chunk.Payload.Length} bytes; {expected} were due";
-        }
-
-        return Crc32CChecksum.Compute(chunk.Payload.Span) != chunk.Crc32C
-            ? $"chunk {chunk.Index} is corrupt (CRC-32C mismatch)"
-            : null;
-    }
-
     private async Task OnEndAsync(IPeerSession session, EndFrame end, CancellationToken cancellationToken)
     {
         if (!TryFind(session, end.TransferId, Direction.Incoming, out var transfer))
@@ -779,42 +731,24 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         await transfer.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (transfer.State != TransferState.InProgress || !ReferenceEquals(transfer.Session, session) || transfer.Incoming is not { } incoming)
+            if (transfer.State != TransferState.InProgress || !ReferenceEquals(transfer.Session, session) || transfer.Incoming is not { } incoming
+                || transfer.Receiving is not { } receiving)
             {
                 return;
             }
 
-            var received = transfer.NextIndex >= transfer.ChunkCount ? transfer.Size : transfer.NextIndex * transfer.ChunkSize;
-            if (transfer.GapRequests > 0 && received != transfer.Size)
+            var decision = receiving.OnEnd(end.BytesSent, end.Sha256);
+            switch (decision.Action)
             {
-                // The end of a run that was restarted by a resend request; the restarted run ends again.
-                return;
+                case EndAction.Ignore:
+                    return;
+                case EndAction.Verify:
+                    // The writer checks size and digest after the last chunk is stored; its end completes the transfer.
+                    incoming.TryEnd(decision.Sha256!);
+                    return;
             }
 
-            string? reason = null;
-            if (end.BytesSent != transfer.Size || received != transfer.Size)
-            {
-                reason = $"the sender stopped after {received} of the {transfer.Size} bytes it offered";
-            }
-            else if (end.Sha256 is not (null or { Length: 32 }))
-            {
-                reason = "the sender's SHA-256 is not 32 bytes";
-            }
-            else if (end.Sha256 is { } streamed && transfer.Sha256.Length != 0 && !streamed.AsSpan().SequenceEqual(transfer.Sha256))
-            {
-                reason = "the sender's SHA-256 at the end differs from the one it offered (the file changed while it was sent)";
-            }
-            else if ((end.Sha256 ?? (transfer.Sha256.Length == 32 ? transfer.Sha256 : null)) is not { } sha)
-            {
-                reason = "the sender sent no SHA-256, neither in the offer nor at the end";
-            }
-            else
-            {
-                // The writer checks size and digest after the last chunk is stored; its end completes the transfer.
-                incoming.TryEnd(sha);
-                return;
-            }
-
+            var reason = decision.Reason!;
             await FinishLockedAsync(transfer, TransferState.Failed, reason, info => new TransferFailed(info), FailFrameFor(transfer, reason), deletePartial: true).ConfigureAwait(false);
         }
         finally
@@ -842,9 +776,8 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
             }
 
             var offset = accept.ResumeOffset;
-            if (offset < 0 || offset > transfer.Size || (offset != transfer.Size && offset % transfer.ChunkSize != 0))
+            if (transfer.Sending.OnAccept(offset) is { } reason)
             {
-                var reason = $"the receiver asked to resume from {offset}, which is not a chunk boundary of the {transfer.Size}-byte file";
                 await FinishLockedAsync(transfer, TransferState.Failed, reason, info => new TransferFailed(info), FailFrameFor(transfer, reason), deletePartial: false).ConfigureAwait(false);
                 return;
             }
@@ -889,9 +822,9 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
                     // The digest covers the whole file, so a resumed run hashes the prefix it does not send.
                     using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                     await HashPrefixAsync(hash, stream, offset, token).ConfigureAwait(false);
-                    if (receiverPrefix is not null && !hash.GetCurrentHash().AsSpan().SequenceEqual(receiverPrefix))
+                    if (transfer.Sending.OnPrefixHashed(hash.GetCurrentHash(), receiverPrefix) is { } mismatch)
                     {
-                        await FailRunAsync(transfer, cancellation, $"the receiver's first {offset} bytes are not this file's (it changed since they were sent); send it again").ConfigureAwait(false);
+                        await FailRunAsync(transfer, cancellation, mismatch).ConfigureAwait(false);
                         return;
                     }
 
@@ -1018,10 +951,11 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
     {
         if (TryFind(session, ack.TransferId, Direction.Outgoing, out var transfer) && !transfer.IsFinal)
         {
-            transfer.Window.OnReceived(Math.Max(ack.ReceivedBytes ?? 0, ack.VerifiedBytes));
-            if (ack.VerifiedBytes > transfer.VerifiedBytes)
+            var grew = transfer.Sending.OnAck(ack.VerifiedBytes, ack.ReceivedBytes);
+            transfer.Window.OnReceived(transfer.Sending.ReceivedBytes);
+            if (grew)
             {
-                transfer.VerifiedBytes = Math.Min(ack.VerifiedBytes, transfer.Size);
+                transfer.VerifiedBytes = transfer.Sending.VerifiedBytes;
                 await SaveAsync(transfer).ConfigureAwait(false);
             }
         }
@@ -1037,15 +971,15 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         await transfer.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
-            if (verify.Verified)
+            if (transfer.Sending.OnVerify(verify.Verified, verify.Reason) is { } failure)
             {
-                transfer.VerifiedBytes = transfer.Size;
-                Interlocked.Exchange(ref transfer.Bytes, transfer.Size);
-                await FinishLockedAsync(transfer, TransferState.Completed, null, info => new TransferCompleted(info), null, deletePartial: false).ConfigureAwait(false);
+                await FinishLockedAsync(transfer, TransferState.Failed, failure, info => new TransferFailed(info), null, deletePartial: false).ConfigureAwait(false);
             }
             else
             {
-                await FinishLockedAsync(transfer, TransferState.Failed, $"the receiver's check failed: {verify.Reason}", info => new TransferFailed(info), null, deletePartial: false).ConfigureAwait(false);
+                transfer.VerifiedBytes = transfer.Sending.VerifiedBytes;
+                Interlocked.Exchange(ref transfer.Bytes, transfer.Size);
+                await FinishLockedAsync(transfer, TransferState.Completed, null, info => new TransferCompleted(info), null, deletePartial: false).ConfigureAwait(false);
             }
         }
         finally

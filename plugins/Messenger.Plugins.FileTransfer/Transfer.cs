@@ -58,14 +58,13 @@ internal sealed class Transfer
     /// <summary>Receiver: bytes flushed and acked. Sender: bytes the receiver acked.</summary>
     public long VerifiedBytes { get; set; }
 
-    /// <summary>Receiver: the chunk expected next (every chunk before it is checked and handed to <see cref="Incoming"/>).</summary>
-    public long NextIndex { get; set; }
+    /// <summary>Receiver: the current run's protocol state (which chunk is due, resend requests); null before a run.</summary>
+    public ReceivingMachine? Receiving { get; set; }
 
-    /// <summary>Receiver: times this side asked the sender to resend from a gap.</summary>
-    public int GapRequests { get; set; }
+    /// <summary>Sender: the protocol state (runs, acknowledged bytes, the verdict); made on first use.</summary>
+    public SendingMachine Sending => _sending ??= new SendingMachine(Size, ChunkSize, VerifiedBytes);
 
-    /// <summary>Receiver: a resend was asked for; chunks other than <see cref="NextIndex"/> are stale until it arrives.</summary>
-    public bool AwaitingResend { get; set; }
+    private SendingMachine? _sending;
 
     /// <summary>A final notice (cancel, fail) that could not reach the peer yet; sent when the next session starts.</summary>
     public (FrameKind Kind, byte[] Body)? PendingNotice { get; set; }
