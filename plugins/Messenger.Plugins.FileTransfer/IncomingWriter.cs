@@ -23,17 +23,14 @@ internal sealed class IncomingWriter
     private readonly Transfer _transfer;
     private readonly IStoredFileWriter _writer;
     private readonly IncrementalHash _hash;
-    private readonly long _ackInterval;
-    private readonly long _creditStep;
+    private readonly StoringMachine _machine;
     private readonly Callbacks _callbacks;
     private readonly Channel<Item> _items;
     private readonly CancellationTokenSource _stop = new();
 
     // Chunk buffers go round between the handler and the loop: at most the queue's capacity of them, made once.
     private readonly ConcurrentQueue<byte[]> _free = new();
-    private long _written;
     private long _verified;
-    private long _credited;
 
     /// <param name="transfer">The transfer; the writer updates its byte counts.</param>
     /// <param name="writer">The store writer, positioned at <paramref name="offset"/>.</param>
@@ -47,9 +44,8 @@ internal sealed class IncomingWriter
         _transfer = transfer;
         _writer = writer;
         _hash = hash;
-        _written = _verified = _credited = offset;
-        _ackInterval = ackInterval;
-        _creditStep = Math.Max(transfer.ChunkSize, window / 8);
+        _verified = offset;
+        _machine = new StoringMachine(transfer.Size, transfer.ChunkSize, offset, ackInterval, window);
         _callbacks = callbacks;
         // A sender that keeps to the window never fills this; one that does not waits here, and behind it the frame
         // handler's inbox and then the data channel's receive window hold it back.
@@ -187,22 +183,23 @@ internal sealed class IncomingWriter
                     _free.Enqueue(item.Buffer!);
                 }
 
-                var written = _written += item.Length;
+                var action = _machine.OnStored(item.Length);
+                var written = _machine.Written;
                 Interlocked.Exchange(ref _transfer.Bytes, written);
-                if (written - _verified >= _ackInterval)
+                switch (action)
                 {
-                    // Ack only what is durable, so a restart resumes from a prefix the store really holds.
-                    await _writer.FlushAsync(token).ConfigureAwait(false);
-                    Interlocked.Exchange(ref _verified, written);
-                    _transfer.VerifiedBytes = written;
-                    await _callbacks.Save(_transfer).ConfigureAwait(false);
-                    _credited = written;
-                    await _callbacks.SendAck(new AckFrame { TransferId = _transfer.Id, VerifiedBytes = written, ReceivedBytes = written }).ConfigureAwait(false);
-                }
-                else if (written - _credited >= _creditStep)
-                {
-                    _credited = written;
-                    await _callbacks.SendAck(new AckFrame { TransferId = _transfer.Id, VerifiedBytes = _verified, ReceivedBytes = written }).ConfigureAwait(false);
+                    case StoreAction.FlushSaveAndAck:
+                        // Ack only what is durable, so a restart resumes from a prefix the store really holds.
+                        await _writer.FlushAsync(token).ConfigureAwait(false);
+                        _machine.OnFlushed();
+                        Interlocked.Exchange(ref _verified, written);
+                        _transfer.VerifiedBytes = written;
+                        await _callbacks.Save(_transfer).ConfigureAwait(false);
+                        await _callbacks.SendAck(new AckFrame { TransferId = _transfer.Id, VerifiedBytes = written, ReceivedBytes = written }).ConfigureAwait(false);
+                        break;
+                    case StoreAction.CreditAck:
+                        await _callbacks.SendAck(new AckFrame { TransferId = _transfer.Id, VerifiedBytes = _machine.Verified, ReceivedBytes = written }).ConfigureAwait(false);
+                        break;
                 }
 
                 _callbacks.Progress(written);
@@ -210,7 +207,8 @@ internal sealed class IncomingWriter
 
             // Drained: what was queued is written; make it durable so the pause records a prefix the store holds.
             await _writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-            Interlocked.Exchange(ref _verified, _written);
+            _machine.OnFlushed();
+            Interlocked.Exchange(ref _verified, _machine.Verified);
             return Outcome.Drained;
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -233,20 +231,15 @@ internal sealed class IncomingWriter
     private async Task<Outcome> CheckAsync(byte[] sha256, CancellationToken token)
     {
         await _writer.FlushAsync(token).ConfigureAwait(false);
-        Interlocked.Exchange(ref _verified, _written);
-        if (_written != _transfer.Size || _writer.Length != _transfer.Size)
-        {
-            FailureReason = $"the stored file is {_writer.Length} bytes, not the {_transfer.Size} offered";
-            FailedCheck = true;
-            return Outcome.Failed;
-        }
+        _machine.OnFlushed();
+        Interlocked.Exchange(ref _verified, _machine.Verified);
 
         // Hashed as it was stored: the store's own authentication covers the bytes at rest, so nothing is read back.
         Span<byte> digest = stackalloc byte[32];
         _hash.GetCurrentHash(digest);
-        if (!digest.SequenceEqual(sha256))
+        if (_machine.CheckEnd(_writer.Length, digest, sha256) is { } failure)
         {
-            FailureReason = "the received file's SHA-256 does not match the sender's";
+            FailureReason = failure;
             FailedCheck = true;
             return Outcome.Failed;
         }

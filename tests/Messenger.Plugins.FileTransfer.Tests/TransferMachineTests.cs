@@ -189,4 +189,47 @@ public class TransferMachineTests
         Assert.Null(failed.OnVerify(verified: true, null));
         Assert.Equal(File.Length, failed.VerifiedBytes);
     }
+
+    [Fact]
+    public void Storing_FlushesAndAcksEveryInterval_CreditsTheWindowEveryEighth_AndOnlyDurableBytesCountAsVerified()
+    {
+        // 16 KiB chunks, a durable ack every 64 KiB, a 256 KiB window: credit every 32 KiB.
+        const int chunk = 16 * 1024;
+        var machine = new StoringMachine(1024 * 1024, chunk, offset: 0, ackInterval: 64 * 1024, window: 256 * 1024);
+        var actions = new List<StoreAction>();
+        for (var i = 0; i < 8; i++)
+        {
+            var action = machine.OnStored(chunk);
+            actions.Add(action);
+            if (action == StoreAction.FlushSaveAndAck)
+            {
+                Assert.Equal(machine.Written - (64 * 1024), machine.Verified);
+                machine.OnFlushed();
+            }
+        }
+
+        Assert.Equal(
+            [StoreAction.None, StoreAction.CreditAck, StoreAction.None, StoreAction.FlushSaveAndAck, StoreAction.None, StoreAction.CreditAck, StoreAction.None, StoreAction.FlushSaveAndAck],
+            actions);
+        Assert.Equal((8L * chunk, 8L * chunk), (machine.Written, machine.Verified));
+    }
+
+    [Fact]
+    public void Storing_AResumedRun_CountsFromItsPrefix_AndTheEndCheckNamesWhatIsWrong()
+    {
+        var machine = new StoringMachine(File.Length, ChunkSize, offset: 2 * ChunkSize, ackInterval: 1 << 20, window: 1 << 20);
+        Assert.Equal((2L * ChunkSize, 2L * ChunkSize), (machine.Written, machine.Verified));
+        for (var i = 2; i < 5; i++)
+        {
+            machine.OnStored(Payload(i).Length);
+        }
+
+        Assert.Null(machine.CheckEnd(File.Length, FileSha256, FileSha256));
+        Assert.Equal($"the stored file is {File.Length - 1} bytes, not the {File.Length} offered", machine.CheckEnd(File.Length - 1, FileSha256, FileSha256));
+        Assert.Equal("the received file's SHA-256 does not match the sender's", machine.CheckEnd(File.Length, FileSha256, new byte[32]));
+
+        var early = new StoringMachine(File.Length, ChunkSize, offset: 0, ackInterval: 1 << 20, window: 1 << 20);
+        early.OnStored(ChunkSize);
+        Assert.NotNull(early.CheckEnd(File.Length, FileSha256, FileSha256));
+    }
 }
