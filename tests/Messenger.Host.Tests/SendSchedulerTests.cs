@@ -13,6 +13,14 @@ public class SendSchedulerTests
 
     private static byte[] Chunk(int lane, int sequence) => MessagePackSerializer.Serialize(new object[] { lane, sequence, new byte[ChunkSize] });
 
+    /// <summary>Whether a frame the sender's channel is given is a bulk frame (its kind, the array's first item).</summary>
+    private static bool IsBulk(ReadOnlyMemory<byte> message)
+    {
+        var reader = new MessagePackReader(message);
+        reader.ReadArrayHeader();
+        return reader.ReadInt32() == Bulk.Value;
+    }
+
     private static async Task ProduceAsync(IBulkLane lane, int laneId, CancellationToken cancellationToken)
     {
         for (var sequence = 0; !cancellationToken.IsCancellationRequested; sequence++)
@@ -52,9 +60,7 @@ public class SendSchedulerTests
         var fifthChat = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         pair.Channels.A.Sending = (message, bufferedBefore) =>
         {
-            var reader = new MessagePackReader(message);
-            reader.ReadArrayHeader();
-            if (reader.ReadInt32() == Bulk.Value)
+            if (IsBulk(message))
             {
                 frameSize = message.Length;
                 Interlocked.Increment(ref bulkWritten);
@@ -127,9 +133,7 @@ public class SendSchedulerTests
         Task? chat = null;
         pair.Channels.A.Sending = (message, bufferedBefore) =>
         {
-            var reader = new MessagePackReader(message);
-            reader.ReadArrayHeader();
-            if (reader.ReadInt32() == Bulk.Value)
+            if (IsBulk(message))
             {
                 frameSize = message.Length;
                 // A few milliseconds in: the rate is not measured yet (a sample takes 10 ms), the bulk lanes are full.
@@ -180,9 +184,7 @@ public class SendSchedulerTests
         var ahead = new List<long>();
         pair.Channels.A.Sending = (message, bufferedBefore) =>
         {
-            var reader = new MessagePackReader(message);
-            reader.ReadArrayHeader();
-            if (reader.ReadInt32() == Bulk.Value)
+            if (IsBulk(message))
             {
                 frameSize = message.Length;
                 return;
