@@ -588,22 +588,12 @@ public sealed partial class SctpAssociation
         // The latest send time among the chunks this SACK newly acknowledges: a chunk sent before it and still missing
         // has been overtaken (RFC 8985's idea, applied to SCTP's miss counting below).
         var newestAckedSentAt = TimeSpan.MinValue;
-
-        // The latest send time among newly acknowledged chunks sent only once: every SACK gives the queue-delay
-        // filter a sample (RFC 9260's one timed chunk per round trip, which the RTO keeps, would let slow start
-        // overshoot for several rounds before the filter saw the queue).
-        var newestOnceSentAt = TimeSpan.MinValue;
         while (_outstanding.Count > 0 && SerialNumber.LessOrEqual(_outstanding.Front.Tsn, cumulative))
         {
             var chunk = _outstanding.PopFront();
             if (!chunk.GapAcked && !chunk.Abandoned && chunk.SentAt > newestAckedSentAt)
             {
                 newestAckedSentAt = chunk.SentAt;
-            }
-
-            if (!chunk.GapAcked && !chunk.Abandoned && chunk.TransmitCount == 1 && chunk.SentAt > newestOnceSentAt)
-            {
-                newestOnceSentAt = chunk.SentAt;
             }
 
             newlyAcked += Acknowledge(chunk, ref rttSample, now);
@@ -638,11 +628,6 @@ public sealed partial class SctpAssociation
                         newestAckedSentAt = chunk.SentAt;
                     }
 
-                    if (!chunk.Abandoned && chunk.TransmitCount == 1 && chunk.SentAt > newestOnceSentAt)
-                    {
-                        newestOnceSentAt = chunk.SentAt;
-                    }
-
                     newlyAcked += Acknowledge(chunk, ref rttSample, now);
                     chunk.GapAcked = true;
                     highestNewlyAcked = SerialNumber.Max(highestNewlyAcked, chunk.Tsn);
@@ -652,12 +637,7 @@ public sealed partial class SctpAssociation
 
         if (rttSample is { } sample)
         {
-            UpdateRtt(sample, now, trackQueueDelay: newestOnceSentAt == TimeSpan.MinValue);
-        }
-
-        if (newestOnceSentAt != TimeSpan.MinValue)
-        {
-            TrackBaseRtt(now - newestOnceSentAt, now);
+            UpdateRtt(sample, now);
         }
 
         if (newlyAcked > 0)

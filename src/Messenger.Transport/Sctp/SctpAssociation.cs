@@ -796,9 +796,7 @@ public sealed partial class SctpAssociation
         return true;
     }
 
-    /// <param name="trackQueueDelay">Also a sample for the base RTT and the queue-delay filter (false when the SACK
-    /// that carried it gives that filter a sample of its own).</param>
-    private void UpdateRtt(TimeSpan rtt, TimeSpan now, bool trackQueueDelay = true)
+    private void UpdateRtt(TimeSpan rtt, TimeSpan now)
     {
         if (rtt < TimeSpan.Zero)
         {
@@ -820,11 +818,7 @@ public sealed partial class SctpAssociation
         }
 
         _latestRtt = rtt;
-        if (trackQueueDelay)
-        {
-            TrackBaseRtt(rtt, now);
-        }
-
+        TrackBaseRtt(rtt, now);
         var rto = _srtt + (4 * _rttVar);
         _rto = rto < _options.RtoMin ? _options.RtoMin : rto > _options.RtoMax ? _options.RtoMax : rto;
     }
