@@ -15,6 +15,8 @@ public sealed class SqliteDatabaseTests : IDisposable
     [Fact]
     public async Task RunWithoutSync_CommitsAtNormal_AndEveryOtherWriteStaysFull_EvenAfterAFailure()
     {
+        // The engine the SQLCipher store loads (run alone, no store has loaded it yet).
+        SqliteEngine.EnsureLoaded(["libsqlcipher.so.0", "libsqlcipher.so"], "apt-get install libsqlcipher0");
         var connection = new SqliteConnection($"Data Source={_folder.Combine("t.db")}");
         connection.Open();
         connection.Execute("PRAGMA journal_mode = WAL");
