@@ -24,6 +24,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
     private const int MaxCaptionLength = 4096;
     private const int MaxMediaTypeLength = 255;
     private const int MaxUnknownRepliesRemembered = 1024;
+    private const int MinLinkChunkSize = 4 * 1024;
 
     private readonly FileTransferOptions _options;
     private readonly TimeProvider _time;
@@ -607,8 +608,27 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
             : throw new KeyNotFoundException($"No {direction switch { Direction.Incoming => "incoming ", Direction.Outgoing => "outgoing ", _ => "" }}transfer has the id '{transferId}'; GetTransfers() lists the known ones.");
     }
 
-    private int EffectiveChunkSize(IPeerSession? session) =>
-        session is null ? _options.ChunkSize : Math.Min(_options.ChunkSize, session.MaxFrameBodySize - ChunkFrame.Overhead);
+    /// <summary>
+    /// The chunk size a new transfer is offered with: the setting, capped by the frame size and, on a link whose rate
+    /// the session has measured, by <see cref="FileTransferOptions.ChunkMilliseconds"/> of it (whole KiB, at least 4).
+    /// </summary>
+    private int EffectiveChunkSize(IPeerSession? session)
+    {
+        if (session is null)
+        {
+            return _options.ChunkSize;
+        }
+
+        var largest = Math.Min(_options.ChunkSize, session.MaxFrameBodySize - ChunkFrame.Overhead);
+        var rate = session.BulkBytesPerSecond;
+        if (_options.ChunkMilliseconds == 0 || rate <= 0)
+        {
+            return largest;
+        }
+
+        var fit = rate / 1000 * _options.ChunkMilliseconds / 1024 * 1024;
+        return (int)Math.Clamp(fit, Math.Min(MinLinkChunkSize, largest), largest);
+    }
 
     private ProgressMeter NewMeter() => new(_time, _options.ProgressInterval);
 

@@ -1,6 +1,7 @@
 using Messenger.Contracts.FileTransfer;
 using Messenger.Contracts.Storage;
 using Messenger.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Messenger.Plugins.FileTransfer.Tests;
 
@@ -167,6 +168,58 @@ public sealed class TransferTests
         Assert.Equal(TimeSpan.Zero, progress[^1].EstimatedRemaining);
         Assert.Equal(0, started.ResumedFrom);
         Assert.Equal(progress.Select(p => p.BytesTransferred).Order(), progress.Select(p => p.BytesTransferred));
+    }
+
+    [Fact]
+    public async Task SendFileAsync_OnAMeasuredSlowLink_OffersChunksOfAFewMillisecondsOfIt()
+    {
+        // 1 MB/s: a 16 KiB chunk is 16 ms of it, which a chat frame would wait behind; 4 ms of it is under 4 KiB.
+        var link = new InMemoryChannelOptions { BandwidthBytesPerSecond = 1_000_000, Latency = TimeSpan.FromMilliseconds(2) };
+        await using var pair = await TransferPair.StartAsync(
+            link,
+            a: new SideOptions { Transfer = o => o.ChunkSize = 16 * 1024 },
+            b: new SideOptions { Transfer = TransferPair.Small(o => o.AutoAcceptMaxBytes = 1 << 22) });
+        var messages = pair.A.Services.GetRequiredService<IMessageStore>();
+        Assert.Equal(0, pair.SessionA.BulkBytesPerSecond);
+
+        // Before any bulk has gone the rate is unknown: the setting.
+        var first = await pair.TransfersA.SendFileAsync(pair.Folder.WritePatternFile("first.bin", 300_000));
+        await pair.EventsB.WaitForEndAsync(first.TransferId);
+        Assert.Equal(16 * 1024, (await messages.GetTransferAsync(first.TransferId))!.ChunkSize);
+        Assert.InRange(pair.SessionA.BulkBytesPerSecond, 100_000, 2_000_000);
+
+        // Now it is measured: the floor, 4 KiB; the file still arrives whole.
+        var second = await pair.TransfersA.SendFileAsync(pair.Folder.WritePatternFile("second.bin", 100_000));
+        var ended = await pair.EventsB.WaitForEndAsync(second.TransferId);
+        Assert.IsType<TransferCompleted>(ended);
+        Assert.Equal(4 * 1024, (await messages.GetTransferAsync(second.TransferId))!.ChunkSize);
+    }
+
+    [Fact]
+    public async Task SendFileAsync_OnAFastLinkOrWithChunkMillisecondsZero_KeepsTheSetting()
+    {
+        await using var fast = await TransferPair.StartAsync(b: new SideOptions { Transfer = TransferPair.Small(o => o.AutoAcceptMaxBytes = 1 << 24) });
+        var warm = await fast.TransfersA.SendFileAsync(fast.Folder.WritePatternFile("warm.bin", 4_000_000));
+        await fast.EventsB.WaitForEndAsync(warm.TransferId);
+        var next = await fast.TransfersA.SendFileAsync(fast.Folder.WritePatternFile("next.bin", 100_000));
+        await fast.EventsB.WaitForEndAsync(next.TransferId);
+        // Unlimited, the channel is never what bulk waits for: no rate, or one far above 4 KiB per 4 ms.
+        Assert.True(fast.SessionA.BulkBytesPerSecond is 0 or > 16 * 1024 * 1000 / 4, $"{fast.SessionA.BulkBytesPerSecond} B/s");
+        var fastMessages = fast.A.Services.GetRequiredService<IMessageStore>();
+        Assert.Equal(
+            (await fastMessages.GetTransferAsync(warm.TransferId))!.ChunkSize,
+            (await fastMessages.GetTransferAsync(next.TransferId))!.ChunkSize);
+
+        var link = new InMemoryChannelOptions { BandwidthBytesPerSecond = 1_000_000, Latency = TimeSpan.FromMilliseconds(2) };
+        await using var fixedSize = await TransferPair.StartAsync(
+            link,
+            a: new SideOptions { Transfer = o => (o.ChunkSize, o.ChunkMilliseconds) = (16 * 1024, 0) },
+            b: new SideOptions { Transfer = TransferPair.Small(o => o.AutoAcceptMaxBytes = 1 << 22) });
+        var one = await fixedSize.TransfersA.SendFileAsync(fixedSize.Folder.WritePatternFile("one.bin", 200_000));
+        await fixedSize.EventsB.WaitForEndAsync(one.TransferId);
+        var two = await fixedSize.TransfersA.SendFileAsync(fixedSize.Folder.WritePatternFile("two.bin", 50_000));
+        await fixedSize.EventsB.WaitForEndAsync(two.TransferId);
+        Assert.Equal(16 * 1024, (await fixedSize.A.Services.GetRequiredService<IMessageStore>().GetTransferAsync(two.TransferId))!.ChunkSize);
     }
 
     internal static async Task<byte[]> ReadStoredAsync(IFileStore files, string fileId)

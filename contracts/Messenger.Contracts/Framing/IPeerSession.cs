@@ -22,6 +22,14 @@ public interface IPeerSession
     CancellationToken Ended { get; }
 
     /// <summary>
+    /// The rate, in bytes per second, at which this session's channel has been draining bulk frames (measured by the
+    /// send scheduler while bulk was waiting, a moving average); 0 before any bulk has been sent. A chat frame waits
+    /// behind the rest of the bulk frame being sent, so a bulk producer can size its frames to a few milliseconds of
+    /// this rate. Since contracts 1.3; sessions that do not measure it report 0.
+    /// </summary>
+    long BulkBytesPerSecond => 0;
+
+    /// <summary>
     /// Queues an interactive frame (chat, control): it goes out before any bulk frame still queued.
     /// Completes when the frame is written to the channel.
     /// </summary>

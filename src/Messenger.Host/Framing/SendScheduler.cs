@@ -23,6 +23,7 @@ internal sealed class SendScheduler : IAsyncDisposable
     private long _sampleStart;
     private long _sampleDrained;
     private double _rate;
+    private long _measuredRate;
     private readonly Lock _gate = new();
     private readonly Queue<PendingFrame> _interactive = new();
     private readonly List<BulkLane> _lanes = [];
@@ -56,6 +57,9 @@ internal sealed class SendScheduler : IAsyncDisposable
 
     /// <summary>The buffered amount bulk is written up to now.</summary>
     public long BulkThreshold => Interlocked.Read(ref _bulkThreshold);
+
+    /// <summary>The drain rate measured while bulk was waiting (bytes per second, a moving average); 0 before any.</summary>
+    public long BulkRate => Interlocked.Read(ref _measuredRate);
 
     /// <summary>Bytes and frames written so far, by lane.</summary>
     public SchedulerCounters Counters { get; } = new();
@@ -236,6 +240,7 @@ internal sealed class SendScheduler : IAsyncDisposable
         _sampleStart = now;
         _sampleDrained = drained;
         _rate = _rate <= 0 ? rate : (_rate * 0.75) + (rate * 0.25);
+        Interlocked.Exchange(ref _measuredRate, (long)_rate);
         var threshold = Math.Clamp((long)(_rate * _queueDelay.TotalSeconds), _minThreshold, _maxThreshold);
         if (threshold != _bulkThreshold)
         {

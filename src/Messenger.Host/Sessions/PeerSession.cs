@@ -72,6 +72,9 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
     public int MaxFrameBodySize { get; }
 
     /// <inheritdoc />
+    public long BulkBytesPerSecond => _scheduler.BulkRate;
+
+    /// <inheritdoc />
     public CancellationToken Ended => _ended.Token;
 
     /// <summary>What this session received and dropped.</summary>
