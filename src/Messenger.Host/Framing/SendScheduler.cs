@@ -13,6 +13,8 @@ namespace Messenger.Host.Framing;
 internal sealed class SendScheduler : IAsyncDisposable
 {
     private static readonly TimeSpan RateSampleInterval = TimeSpan.FromMilliseconds(10);
+    private const int RateSamplesBeforeReported = 10;
+    private int _rateSamples;
     private readonly IDataChannel _channel;
     private readonly long _maxThreshold;
     private readonly long _minThreshold;
@@ -58,7 +60,10 @@ internal sealed class SendScheduler : IAsyncDisposable
     /// <summary>The buffered amount bulk is written up to now.</summary>
     public long BulkThreshold => Interlocked.Read(ref _bulkThreshold);
 
-    /// <summary>The drain rate measured while bulk was waiting (bytes per second, a moving average); 0 before any.</summary>
+    /// <summary>
+    /// The drain rate measured while bulk was waiting (bytes per second, a moving average); 0 until it rests on
+    /// <see cref="RateSamplesBeforeReported"/> samples (the first ones, while a link ramps up, read low).
+    /// </summary>
     public long BulkRate => Interlocked.Read(ref _measuredRate);
 
     /// <summary>Bytes and frames written so far, by lane.</summary>
@@ -240,7 +245,10 @@ internal sealed class SendScheduler : IAsyncDisposable
         _sampleStart = now;
         _sampleDrained = drained;
         _rate = _rate <= 0 ? rate : (_rate * 0.75) + (rate * 0.25);
-        Interlocked.Exchange(ref _measuredRate, (long)_rate);
+        if (++_rateSamples >= RateSamplesBeforeReported)
+        {
+            Interlocked.Exchange(ref _measuredRate, (long)_rate);
+        }
         var threshold = Math.Clamp((long)(_rate * _queueDelay.TotalSeconds), _minThreshold, _maxThreshold);
         if (threshold != _bulkThreshold)
         {
