@@ -89,8 +89,6 @@ internal sealed class Transfer
     /// <summary>1 while <c>ResendAsync</c> offers this transfer's file anew, so two resends make one new transfer.</summary>
     public int Resending;
 
-    public long ChunkCount => Size == 0 ? 0 : ((Size - 1) / ChunkSize) + 1;
-
     public bool IsFinal => State is TransferState.Completed or TransferState.Failed or TransferState.Cancelled or TransferState.Rejected;
 
     public TransferInfo Snapshot() => new()
