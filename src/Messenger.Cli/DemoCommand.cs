@@ -246,12 +246,20 @@ internal static class DemoCommand
     private static async Task<TimeSpan> ChatAndWaitAsync(IChatService chat, string text, CancellationToken cancellationToken)
     {
         var delivered = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // The acknowledgement can arrive before SendAsync returns the message's id: every delivery is kept until the
+        // id is known, then looked up.
+        var seen = new System.Collections.Concurrent.ConcurrentDictionary<string, TimeSpan>(StringComparer.Ordinal);
         string? id = null;
         void OnChanged(object? sender, ChatEvent e)
         {
-            if (e is ChatMessageDelivered d && d.MessageId == Volatile.Read(ref id))
+            if (e is ChatMessageDelivered d)
             {
-                delivered.TrySetResult(d.RoundTrip);
+                seen[d.MessageId] = d.RoundTrip;
+                if (d.MessageId == Volatile.Read(ref id))
+                {
+                    delivered.TrySetResult(d.RoundTrip);
+                }
             }
         }
 
@@ -260,6 +268,11 @@ internal static class DemoCommand
         {
             var sent = await chat.SendAsync(text, cancellationToken: cancellationToken);
             Volatile.Write(ref id, sent.MessageId);
+            if (seen.TryGetValue(sent.MessageId, out var early))
+            {
+                delivered.TrySetResult(early);
+            }
+
             return await delivered.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
         }
         finally
