@@ -2,6 +2,7 @@ using System.CommandLine;
 using Messenger.Cli;
 using Messenger.Contracts.Storage;
 using Messenger.Host.Plugins;
+using Messenger.Transport;
 using Messenger.Transport.Signaling;
 using Spectre.Console;
 
@@ -75,4 +76,9 @@ catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or I
     // Anything else that escaped a command: still one line (no stack trace on a person's screen), exit 1.
     await Console.Error.WriteLineAsync($"messenger: {ChatOutput.Clean(ex.Message)}");
     return ExitCodes.Failed;
+}
+finally
+{
+    // Never exit under a warm-up still running (see TransportWarmUp.WhenStartedAsync).
+    await TransportWarmUp.WhenStartedAsync();
 }

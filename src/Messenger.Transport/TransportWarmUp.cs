@@ -25,6 +25,13 @@ public static class TransportWarmUp
     /// </summary>
     public static Task<bool> RunAsync() => Once.Value;
 
+    /// <summary>
+    /// The warm-up if this process started one, else a completed task; it never starts one. A process that is about to
+    /// exit awaits it (at most the 5 s limit, usually a few hundred milliseconds): exiting while its connections are
+    /// still in native code (sockets, the platform's crypto) crashed the process now and then (SIGSEGV at exit).
+    /// </summary>
+    public static Task WhenStartedAsync() => Once.IsValueCreated ? Once.Value : Task.CompletedTask;
+
     private static async Task<bool> RunOnceAsync()
     {
         try
