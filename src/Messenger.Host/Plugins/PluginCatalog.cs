@@ -2,10 +2,8 @@ using System.Reflection;
 using McMaster.NETCore.Plugins;
 using Messenger.Contracts;
 using Messenger.Contracts.Plugins;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace Messenger.Host.Plugins;
 
@@ -29,17 +27,6 @@ public sealed record FailedPlugin(string Name, string AssemblyPath, string Reaso
 /// </summary>
 public sealed partial class PluginCatalog
 {
-    /// <summary>Assemblies whose types cross the host/plugin boundary: one copy, the host's.</summary>
-    private static readonly Type[] SharedTypes =
-    [
-        typeof(IMessengerPlugin),
-        typeof(IServiceCollection),
-        typeof(IConfiguration),
-        typeof(ILogger),
-        typeof(IOptions<>),
-        typeof(Microsoft.Extensions.Primitives.StringValues),
-    ];
-
     private readonly List<LoadedPlugin> _loaded = [];
     private readonly List<FailedPlugin> _failed = [];
     private readonly List<string> _disabled = [];
@@ -113,7 +100,11 @@ public sealed partial class PluginCatalog
         Assembly assembly;
         try
         {
-            var loader = PluginLoader.CreateFromAssemblyFile(entry.AssemblyPath, SharedTypes, config => config.PreferSharedTypes = true);
+            // Every assembly the host itself can load (the contracts, the Microsoft.Extensions abstractions, the
+            // runtime) resolves to the host's copy when the plugin first needs it, so types crossing the boundary are
+            // one type. Naming shared types here instead makes the loader pull each one's whole reference closure into
+            // the host up front: measured, 35 assemblies (Xml, Http, Quic, Regex, ...), 12 of a fresh process's 102 MB.
+            var loader = PluginLoader.CreateFromAssemblyFile(entry.AssemblyPath, config => config.PreferSharedTypes = true);
             assembly = loader.LoadDefaultAssembly();
         }
         catch (Exception ex) when (ex is IOException or BadImageFormatException or FileLoadException or InvalidOperationException)
