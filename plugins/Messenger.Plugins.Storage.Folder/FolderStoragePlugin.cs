@@ -11,7 +11,7 @@ using Microsoft.Extensions.Options;
 
 namespace Messenger.Plugins.Storage.Folder;
 
-/// <summary>The plugin entry: adds the folder store as the host's <see cref="IMessageStore"/> and <see cref="IFileStore"/>.</summary>
+/// <summary>The plugin entry: adds the folder store as the host's <see cref="IMessageStore"/>, <see cref="IProfileStore"/> and <see cref="IFileStore"/>.</summary>
 public sealed class FolderStoragePlugin : IMessengerPlugin
 {
     /// <inheritdoc/>
@@ -26,6 +26,7 @@ public sealed class FolderStoragePlugin : IMessengerPlugin
             return FolderStore.Open(options.Path, options.DownloadsPath, provider.GetService<ILogger<FolderStore>>());
         });
         services.TryAddSingleton(provider => provider.GetRequiredService<FolderStore>().Messages);
+        services.TryAddSingleton(provider => provider.GetRequiredService<FolderStore>().Profile);
         services.TryAddSingleton<IFileStore>(provider => provider.GetRequiredService<FolderStore>().Files);
     }
 }

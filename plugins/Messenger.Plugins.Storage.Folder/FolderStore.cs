@@ -38,6 +38,7 @@ public sealed class FolderStore : IDisposable, IAsyncDisposable
         CREATE INDEX files_by_creation ON files(created_at_ticks);
         """,
         MessageSchema.TransferPeer,
+        MessageSchema.ProfileRecords,
     ];
 
     private readonly SqliteDatabase database;
@@ -49,6 +50,7 @@ public sealed class FolderStore : IDisposable, IAsyncDisposable
         this.lockFile = lockFile;
         SchemaVersion = schemaVersion;
         Messages = new SqliteMessageStore(database);
+        Profile = new SqliteProfileStore(database);
         Files = new FolderFileStore(database, downloadsDirectory);
     }
 
@@ -57,6 +59,9 @@ public sealed class FolderStore : IDisposable, IAsyncDisposable
 
     /// <summary>Chat history and transfer records.</summary>
     public IMessageStore Messages { get; }
+
+    /// <summary>The profile's named records (its identity, its contacts).</summary>
+    public IProfileStore Profile { get; }
 
     /// <summary>Received files.</summary>
     public FolderFileStore Files { get; }

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Options;
 
 namespace Messenger.Plugins.Storage.SqlCipher;
 
-/// <summary>The plugin entry: adds the SQLCipher store as the host's <see cref="IMessageStore"/> and <see cref="IFileStore"/>.</summary>
+/// <summary>The plugin entry: adds the SQLCipher store as the host's <see cref="IMessageStore"/>, <see cref="IProfileStore"/> and <see cref="IFileStore"/>.</summary>
 public sealed class SqlCipherStoragePlugin : IMessengerPlugin
 {
     /// <inheritdoc/>
@@ -27,6 +27,7 @@ public sealed class SqlCipherStoragePlugin : IMessengerPlugin
             return SqlCipherStore.Open(options.Path, options.ResolveKey(), provider.GetService<ILogger<SqlCipherStore>>());
         });
         services.TryAddSingleton(provider => provider.GetRequiredService<SqlCipherStore>().Messages);
+        services.TryAddSingleton(provider => provider.GetRequiredService<SqlCipherStore>().Profile);
         services.TryAddSingleton<IFileStore>(provider => provider.GetRequiredService<SqlCipherStore>().Files);
     }
 }

@@ -46,6 +46,7 @@ public sealed class SqlCipherStore : IDisposable, IAsyncDisposable
         CREATE INDEX files_by_creation ON files(created_at_ticks);
         """,
         MessageSchema.TransferPeer,
+        MessageSchema.ProfileRecords,
     ];
 
     private readonly SqliteDatabase database;
@@ -59,6 +60,7 @@ public sealed class SqlCipherStore : IDisposable, IAsyncDisposable
         this.lockFile = lockFile;
         SchemaVersion = schemaVersion;
         Messages = new SqliteMessageStore(database);
+        Profile = new SqliteProfileStore(database);
         files = new SqlCipherFileStore(database, Path.Combine(directory, FilesFolderName), keyEncryptionKey);
     }
 
@@ -73,6 +75,9 @@ public sealed class SqlCipherStore : IDisposable, IAsyncDisposable
 
     /// <summary>Chat history and transfer records.</summary>
     public IMessageStore Messages { get; }
+
+    /// <summary>The profile's named records (its identity, its contacts).</summary>
+    public IProfileStore Profile { get; }
 
     /// <summary>Received files.</summary>
     public SqlCipherFileStore Files => files;

@@ -12,13 +12,13 @@ internal static class Stores
     public static StoreSession OpenSqlCipher(string folder)
     {
         var store = SqlCipherStore.Open(folder, StoreKey.FromRawKey(RawKey));
-        return new StoreSession(store.Messages, store.Files, store);
+        return new StoreSession(store.Messages, store.Files, store.Profile, store);
     }
 
     public static StoreSession OpenFolder(string folder)
     {
         var store = FolderStore.Open(Path.Combine(folder, "data"), Path.Combine(folder, "downloads"));
-        return new StoreSession(store.Messages, store.Files, store);
+        return new StoreSession(store.Messages, store.Files, store.Profile, store);
     }
 }
 
@@ -38,6 +38,16 @@ public sealed class FolderMessageStoreTests : MessageStoreConformanceTests
 }
 
 public sealed class FolderFileStoreTests : FileStoreConformanceTests
+{
+    protected override StoreSession Open(string folder) => Stores.OpenFolder(folder);
+}
+
+public sealed class SqlCipherProfileStoreTests : ProfileStoreConformanceTests
+{
+    protected override StoreSession Open(string folder) => Stores.OpenSqlCipher(folder);
+}
+
+public sealed class FolderProfileStoreTests : ProfileStoreConformanceTests
 {
     protected override StoreSession Open(string folder) => Stores.OpenFolder(folder);
 }

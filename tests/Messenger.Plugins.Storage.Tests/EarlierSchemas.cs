@@ -6,13 +6,15 @@ namespace Messenger.Plugins.Storage.Tests;
 internal static class EarlierSchemas
 {
     /// <summary>
-    /// Schema version 2: the transfers table without <c>peer_id</c> (as versions 1 and 2 created it), holding one
+    /// Schema version 2: the transfers table without <c>peer_id</c> (as versions 1 and 2 created it) and no
+    /// <c>profile_records</c> (version 4), holding one
     /// unfinished outgoing transfer filed under the conversation <c>carol</c> (whoever was connected last).
     /// </summary>
     public static void MakeVersion2WithOneTransfer(SqliteConnection connection, string transferId)
     {
         connection.Execute($"""
             DROP TABLE transfers;
+            DROP TABLE IF EXISTS profile_records;
             CREATE TABLE transfers(
                 transfer_id TEXT PRIMARY KEY,
                 conversation_id TEXT NOT NULL,

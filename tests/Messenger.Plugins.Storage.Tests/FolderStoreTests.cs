@@ -152,7 +152,7 @@ public sealed class FolderStoreTests : IDisposable
 
         await using var migrated = Open();
 
-        Assert.Equal(3, migrated.SchemaVersion);
+        Assert.Equal(4, migrated.SchemaVersion);
         var old = await migrated.Messages.GetTransferAsync("t-old");
         Assert.Equal(("carol", (string?)null, TransferState.Paused), (old!.ConversationId, old.PeerId, old.State));
     }

@@ -38,7 +38,7 @@ public sealed class PluginRegistrationTests : IDisposable
         {
             await using var provider = Build(new SqlCipherStoragePlugin(), new() { ["path"] = folder.Combine("store"), ["keyEnvironmentVariable"] = variable });
 
-            await AssertBothContractsWorkAsync(provider);
+            await AssertTheContractsWorkAsync(provider);
             Assert.True(File.Exists(folder.Combine("store", SqlCipherStore.DatabaseFileName)));
         }
         finally
@@ -66,7 +66,7 @@ public sealed class PluginRegistrationTests : IDisposable
         var settings = new Dictionary<string, string?> { ["path"] = folder.Combine("store"), ["keyFile"] = keyFile };
         await using (var provider = Build(new SqlCipherStoragePlugin(), settings))
         {
-            await AssertBothContractsWorkAsync(provider);
+            await AssertTheContractsWorkAsync(provider);
         }
 
         await using var again = Build(new SqlCipherStoragePlugin(), settings);
@@ -78,7 +78,7 @@ public sealed class PluginRegistrationTests : IDisposable
     {
         await using var provider = Build(new FolderStoragePlugin(), new() { ["path"] = folder.Combine("data"), ["downloadsPath"] = folder.Combine("downloads") });
 
-        await AssertBothContractsWorkAsync(provider);
+        await AssertTheContractsWorkAsync(provider);
         Assert.True(File.Exists(folder.Combine("data", FolderStore.IndexFileName)));
         Assert.True(File.Exists(folder.Combine("downloads", "note.txt")));
     }
@@ -115,7 +115,7 @@ public sealed class PluginRegistrationTests : IDisposable
 
     private static IConfiguration Settings(Dictionary<string, string?> settings) => new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
 
-    private static async Task AssertBothContractsWorkAsync(ServiceProvider provider)
+    private static async Task AssertTheContractsWorkAsync(ServiceProvider provider)
     {
         var messages = provider.GetRequiredService<IMessageStore>();
         var files = provider.GetRequiredService<IFileStore>();
@@ -128,5 +128,10 @@ public sealed class PluginRegistrationTests : IDisposable
         }
 
         Assert.Equal(2, (await files.GetInfoAsync("f1"))!.Length);
+
+        // The profile records live in the same store (same database, same key).
+        var profile = provider.GetRequiredService<IProfileStore>();
+        await profile.SetRecordAsync("identity", "me"u8.ToArray());
+        Assert.Equal("me"u8.ToArray(), await profile.GetRecordAsync("identity"));
     }
 }

@@ -163,8 +163,8 @@ public sealed class SqlCipherStoreTests : IDisposable
         var log = new RecordingLogger();
         await using var migrated = SqlCipherStore.Open(folder.Path, StoreKey.FromRawKey(Stores.RawKey), log);
 
-        Assert.Equal(3, migrated.SchemaVersion);
-        Assert.Contains(log.Lines, l => l.Message.Contains("from version 2 to 3", StringComparison.Ordinal));
+        Assert.Equal(4, migrated.SchemaVersion);
+        Assert.Contains(log.Lines, l => l.Message.Contains("from version 2 to 4", StringComparison.Ordinal));
         var old = await migrated.Messages.GetTransferAsync("t-old");
         Assert.Equal(("carol", (string?)null, TransferState.Paused, 214748364L, "/home/alice/big1g.bin"), (old!.ConversationId, old.PeerId, old.State, old.VerifiedBytes, old.SourcePath));
         await migrated.Messages.SaveTransferAsync(old with { PeerId = "bob" });
@@ -192,9 +192,11 @@ public sealed class SqlCipherStoreTests : IDisposable
         var text = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, 200).Select(i => $"secret line {i} about the plan; ")));
         var large = RandomNumberGenerator.GetBytes(300 * 1024);
         var small = RandomNumberGenerator.GetBytes(60 * 1024);
-        var scanner = new PlaintextScanner([text, large, small, Encoding.UTF8.GetBytes("holiday-photos-2026-final.jpg")]);
+        var identity = RandomNumberGenerator.GetBytes(200);
+        var scanner = new PlaintextScanner([text, large, small, identity, Encoding.UTF8.GetBytes("holiday-photos-2026-final.jpg")]);
         await using (var store = OpenRaw())
         {
+            await store.Profile.SetRecordAsync("identity", identity);
             await store.Messages.AddMessageAsync(new StoredMessage { MessageId = "m", ConversationId = "alice", Direction = Direction.Incoming, SentAt = DateTimeOffset.UnixEpoch, Text = Encoding.UTF8.GetString(text) });
             await using (var writer = await store.Files.OpenWriteAsync("large", new StoredFileMetadata("holiday-photos-2026-final.jpg", "image/jpeg")))
             {

@@ -2,10 +2,12 @@ using Messenger.Contracts.Storage;
 
 namespace Messenger.Plugins.Storage.Tests;
 
-/// <summary>One open store of the implementation under test: its two contracts and the way to close it.</summary>
-public sealed class StoreSession(IMessageStore messages, IFileStore files, IAsyncDisposable owner) : IAsyncDisposable
+/// <summary>One open store of the implementation under test: its three contracts and the way to close it.</summary>
+public sealed class StoreSession(IMessageStore messages, IFileStore files, IProfileStore profile, IAsyncDisposable owner) : IAsyncDisposable
 {
     public IMessageStore Messages { get; } = messages;
+
+    public IProfileStore Profile { get; } = profile;
 
     public IFileStore Files { get; } = files;
 

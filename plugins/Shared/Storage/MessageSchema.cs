@@ -53,4 +53,15 @@ internal static class MessageSchema
     public const string TransferPeer = """
         ALTER TABLE transfers ADD COLUMN peer_id TEXT;
         """;
+
+    /// <summary>
+    /// Version 4 (the fourth migration of every SQLite-backed store): small named records of the profile
+    /// (<see cref="Messenger.Contracts.Storage.IProfileStore"/>), such as its identity and its contacts. Adding an empty
+    /// table leaves every earlier row as it was.
+    /// </summary>
+    public const string ProfileRecords = """
+        CREATE TABLE profile_records(
+            record_key TEXT PRIMARY KEY,
+            value BLOB NOT NULL);
+        """;
 }
