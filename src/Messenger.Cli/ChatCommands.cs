@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.Net;
 using System.Text.Json.Nodes;
+using Messenger.Contracts.Storage;
+using Messenger.Transport.Dtls;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Spectre.Console;
 
@@ -26,8 +29,9 @@ internal static class ChatCommands
         var common = new CommonOptions();
         var command = new Command("offer", "Start a chat by copy-paste: print your offer code, read the answer code the other person pastes back (stdin), then chat.");
         common.AddTo(command);
-        command.SetAction((parse, cancellationToken) => common.RunAsync(parse, pluginsOption, (output, ct) => PeerLink.OfferAsync(
+        command.SetAction((parse, cancellationToken) => common.RunAsync(parse, pluginsOption, (output, certificate, ct) => PeerLink.OfferAsync(
             common.Bind(parse),
+            certificate,
             code => ShowCode(output, "offer-code", code, "Your offer code; give it to the other person, who runs [bold]messenger answer[/] and pastes it:", "Paste their answer code and press Enter:"),
             ReadCodeAsync,
             ConnectTimeout,
@@ -41,7 +45,7 @@ internal static class ChatCommands
         var common = new CommonOptions();
         var command = new Command("answer", "Join a chat by copy-paste: read the offer code (stdin), print your answer code for the other person to paste, then chat.");
         common.AddTo(command);
-        command.SetAction((parse, cancellationToken) => common.RunAsync(parse, pluginsOption, (output, ct) =>
+        command.SetAction((parse, cancellationToken) => common.RunAsync(parse, pluginsOption, (output, certificate, ct) =>
         {
             if (!output.Json)
             {
@@ -50,6 +54,7 @@ internal static class ChatCommands
 
             return PeerLink.AnswerAsync(
                 common.Bind(parse),
+                certificate,
                 code => ShowCode(output, "answer-code", code, "Your answer code; give it to the other person to paste:", "Connecting…"),
                 ReadCodeAsync,
                 ConnectTimeout,
@@ -75,10 +80,10 @@ internal static class ChatCommands
                 throw new CliException("--room: a room name has 1 to 64 printable characters.");
             }
 
-            return common.RunAsync(parse, pluginsOption, (output, ct) =>
+            return common.RunAsync(parse, pluginsOption, (output, certificate, ct) =>
             {
                 output.Line($"[grey]Joining room {Markup.Escape(room)} at {Markup.Escape(host)}:{port}; waiting for the other peer…[/]");
-                return PeerLink.ConnectAsync(common.Bind(parse), host, port, room, ConnectTimeout, TimeProvider.System, ct);
+                return PeerLink.ConnectAsync(common.Bind(parse), certificate, host, port, room, ConnectTimeout, TimeProvider.System, ct);
             }, cancellationToken);
         });
         return command;
@@ -137,7 +142,12 @@ internal static class ChatCommands
 
         private readonly Option<string?> _peer = new("--peer")
         {
-            Description = "The name this conversation and its transfers are filed under; give the same name next time to continue the history and resume transfers (default: a name made from the peer's certificate, new for every connection).",
+            Description = "The contact name for this peer. The first connection pins the peer's identity (its certificate fingerprint) under it; later connections find the conversation by that identity, and a peer presenting another identity under this name is refused (exit code 6). Default: the pinned name of a known peer, else a name made from its fingerprint.",
+        };
+
+        private readonly Option<bool> _repin = new("--repin")
+        {
+            Description = "Let the --peer name move to the identity this peer presents (after they started a new profile; compare safety codes first).",
         };
 
         private readonly Option<string> _bind = new("--bind")
@@ -151,6 +161,7 @@ internal static class ChatCommands
             command.Options.Add(_json);
             command.Options.Add(_autoAccept);
             command.Options.Add(_peer);
+            command.Options.Add(_repin);
             command.Options.Add(_bind);
             _profile.AddTo(command);
         }
@@ -158,29 +169,45 @@ internal static class ChatCommands
         public IPAddress Bind(ParseResult parse) =>
             IPAddress.TryParse(parse.GetValue(_bind), out var address) ? address : throw new CliException($"--bind: '{parse.GetValue(_bind)}' is not an IP address.");
 
-        public async Task<int> RunAsync(ParseResult parse, Option<FileInfo?> pluginsOption, Func<ChatOutput, CancellationToken, Task<PeerLink>> connect, CancellationToken cancellationToken)
+        public async Task<int> RunAsync(ParseResult parse, Option<FileInfo?> pluginsOption, Func<ChatOutput, DtlsCertificate, CancellationToken, Task<PeerLink>> connect, CancellationToken cancellationToken)
         {
             _ = Bind(parse);
-            var named = parse.GetValue(_peer);
-            if (named is not null && (named.Length is 0 or > 64 || named.Any(char.IsControl)))
+            var named = parse.GetValue(_peer) is { } given ? ContactBook.CheckName(given, "--peer") : null;
+            var repin = parse.GetValue(_repin);
+            if (repin && named is null)
             {
-                throw new CliException("--peer: a name has 1 to 64 printable characters.");
+                throw new CliException("--repin needs --peer NAME: the contact whose identity may change.");
             }
 
             var profile = StoreProfile.Resolve(parse, _profile, CliPaths.ResolvePluginsFile(parse.GetValue(pluginsOption)));
             using IHost host = profile.OpenHost();
             var output = new ChatOutput(parse.GetValue(_json), named ?? "peer", TimeProvider.System);
-            await using var link = await connect(output, cancellationToken);
+            var records = host.Services.GetServices<IProfileStore>().LastOrDefault();
+            var identity = await ProfileIdentity.LoadOrCreateAsync(records, TimeProvider.System, cancellationToken);
+            if (!identity.IsKept)
+            {
+                output.Line("[yellow]The store plugin keeps no profile records: this run has a new identity, and peers are not pinned.[/]");
+            }
 
-            // The peer id keys the history and every transfer (which resumes only with the same id). A label both
-            // sides might reuse for someone else (the room, "peer") would hand one person's unfinished files to the
-            // next; unnamed, a connection gets a name of its own from the peer's certificate.
-            var peer = named ?? UnnamedPeer(link);
-            output.Peer = ChatOutput.Clean(peer);
-            return await new ChatSession(host, link, output, peer, parse.GetValue(_autoAccept)).RunAsync(ConsoleLines.Instance, cancellationToken);
+            await using var link = await connect(output, identity.Certificate, cancellationToken);
+
+            // The peer id keys the history and every transfer (which resumes only with the same id): the identity the
+            // peer proved in the DTLS handshake, never a typed label another person could also be given.
+            var peerId = ProfileIdentity.PeerIdOf(link.Connection.RemoteDescription!.Fingerprint);
+            var name = named ?? "peer-" + peerId[..12];
+            var match = ContactMatch.Pinned;
+            if (records is not null)
+            {
+                var book = new ContactBook(records);
+                (var contact, match) = await book.ResolveAsync(named, peerId, repin, TimeProvider.System.GetUtcNow(), cancellationToken);
+                name = contact.Name;
+                output.ContactNames = (await book.ListAsync(cancellationToken)).ToDictionary(c => c.PeerId, c => c.Name);
+            }
+
+            output.Peer = ChatOutput.Clean(name);
+            output.PeerId = peerId;
+            output.Match = match;
+            return await new ChatSession(host, link, output, peerId, parse.GetValue(_autoAccept)).RunAsync(ConsoleLines.Instance, cancellationToken);
         }
-
-        private static string UnnamedPeer(PeerLink link) =>
-            "peer-" + Convert.ToHexStringLower(link.Connection.RemoteDescription!.Fingerprint.Digest[..6]);
     }
 }

@@ -87,10 +87,47 @@ internal sealed class ChatOutput
 
     public void Error(string message) => Event("error", new JsonObject { ["message"] = message }, $"[red]{Markup.Escape(Clean(message))}[/]");
 
-    public void Connected(PeerLink link) => Event(
-        "connected",
-        new JsonObject { ["peer"] = Peer, ["role"] = link.IsOfferer ? "offerer" : "answerer", ["connectMilliseconds"] = Math.Round(link.ConnectTime.TotalMilliseconds, 1) },
-        $"[green]Connected[/] to {Markup.Escape(Peer)} in {link.ConnectTime.TotalMilliseconds:F0} ms. Type to chat; [bold]/help[/] lists the commands.");
+    /// <summary>The names of the profile's contacts by peer id, for transfers with other peers than this one.</summary>
+    public IReadOnlyDictionary<string, string> ContactNames { get; set; } = new Dictionary<string, string>();
+
+    /// <summary>The name a peer id is shown under: this session's peer, a contact, else the id itself.</summary>
+    public string NameOf(string peerId) =>
+        peerId == PeerId ? Peer : ContactNames.TryGetValue(peerId, out var name) ? Clean(name) : peerId;
+
+    /// <summary>The peer's id (its certificate fingerprint), once connected.</summary>
+    public string? PeerId { get; set; }
+
+    /// <summary>How the peer matched the contacts.</summary>
+    public ContactMatch Match { get; set; } = ContactMatch.Pinned;
+
+    public void Connected(PeerLink link)
+    {
+        var code = PeerId is null ? null : ProfileIdentity.SafetyCodeOfPeerId(PeerId);
+        var contact = Match switch
+        {
+            ContactMatch.Known => "known",
+            ContactMatch.Repinned => "repinned",
+            _ => "pinned",
+        };
+        var note = Match switch
+        {
+            ContactMatch.Known => "",
+            ContactMatch.Repinned => $" [yellow]Re-pinned {Markup.Escape(Peer)} to this new identity[/] (safety code {code}).",
+            _ => $" First meeting: pinned as {Markup.Escape(Peer)}, safety code {code} (compare it with what [bold]messenger whoami[/] prints on their side).",
+        };
+        Event(
+            "connected",
+            new JsonObject
+            {
+                ["peer"] = Peer,
+                ["peerId"] = PeerId,
+                ["safetyCode"] = code,
+                ["contact"] = contact,
+                ["role"] = link.IsOfferer ? "offerer" : "answerer",
+                ["connectMilliseconds"] = Math.Round(link.ConnectTime.TotalMilliseconds, 1),
+            },
+            $"[green]Connected[/] to {Markup.Escape(Peer)} in {link.ConnectTime.TotalMilliseconds:F0} ms.{note} Type to chat; [bold]/help[/] lists the commands.");
+    }
 
     public void Chat(ChatEvent chatEvent)
     {
@@ -164,7 +201,7 @@ internal sealed class ChatOutput
     /// <summary>Waits (bounded) until the progress display has drawn its last frame.</summary>
     public Task FlushAsync() => _bars?.StopAsync() ?? Task.CompletedTask;
 
-    public static JsonObject Describe(TransferInfo t)
+    public JsonObject Describe(TransferInfo t)
     {
         var fields = new JsonObject
         {
@@ -175,7 +212,8 @@ internal sealed class ChatOutput
             ["mediaType"] = t.MediaType,
             ["state"] = t.State.ToString(),
             ["bytes"] = t.BytesTransferred,
-            ["peer"] = t.PeerId,
+            ["peer"] = t.PeerId is { } id ? NameOf(id) : null,
+            ["peerId"] = t.PeerId,
         };
         if (t.Preview is { } p)
         {

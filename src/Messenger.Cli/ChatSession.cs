@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using Messenger.Contracts.Channels;
 using Messenger.Contracts.Chat;
 using Messenger.Contracts.FileTransfer;
 using Messenger.Contracts.Storage;
@@ -69,7 +70,18 @@ internal sealed class ChatSession
             _files.TransferChanged += OnTransfer;
         }
 
-        var (_, running) = await _host.Services.GetRequiredService<PeerSessionHost>().StartAsync(_link.Channel, _peer, CancellationToken.None);
+        Task running;
+        try
+        {
+            (_, running) = await _host.Services.GetRequiredService<PeerSessionHost>().StartAsync(_link.Channel, _peer, CancellationToken.None);
+        }
+        catch (InvalidOperationException) when (_link.Channel.State != DataChannelState.Open)
+        {
+            // The peer closed the channel between its opening and the chat's start: a peer that refused this
+            // profile's identity (exit code 6 on its side) does exactly that, before anything is exchanged.
+            throw new PeerLinkException("the peer closed the connection before the chat started (it may not know this profile's identity: compare safety codes with messenger whoami)");
+        }
+
         _output.Connected(_link);
         var reading = Task.Run(() => ReadCommandsAsync(input, cancellationToken), CancellationToken.None);
         var cancelled = Task.Delay(Timeout.InfiniteTimeSpan, _time, cancellationToken);
@@ -86,7 +98,7 @@ internal sealed class ChatSession
             {
                 reason = _link.Connection.ConnectionState == PeerConnectionState.Failed
                     ? $"the connection failed: {_link.Connection.Error?.Message ?? "no reason given"}"
-                    : $"{_peer} left";
+                    : $"{_output.Peer} left";
             }
         }
         finally
@@ -279,7 +291,7 @@ internal sealed class ChatSession
         var transfers = _files is null ? [] : VisibleTransfers(_files).ToList();
         if (_output.Json)
         {
-            _output.Event("transfers", new JsonObject { ["transfers"] = new JsonArray([.. transfers.Select(ChatOutput.Describe)]) }, null);
+            _output.Event("transfers", new JsonObject { ["transfers"] = new JsonArray([.. transfers.Select(_output.Describe)]) }, null);
             return;
         }
 
@@ -330,7 +342,7 @@ internal sealed class ChatSession
 
         if (_output.Json)
         {
-            _output.Event("history", new JsonObject { ["conversation"] = _peer, ["messages"] = new JsonArray([.. messages.Select(HistoryCommand.Describe)]) }, null);
+            _output.Event("history", new JsonObject { ["conversation"] = _peer, ["messages"] = new JsonArray([.. messages.Select(m => HistoryCommand.Describe(m, _output.Peer))]) }, null);
             return;
         }
 

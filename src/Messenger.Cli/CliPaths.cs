@@ -27,5 +27,6 @@ internal static class ExitCodes
     public const int PluginsFailed = 3;
     public const int StorageFailed = 4;
     public const int ConnectionFailed = 5;
+    public const int IdentityRefused = 6;
     public const int Cancelled = 130;
 }

@@ -82,8 +82,8 @@ internal static class DemoCommand
         AnsiConsole.MarkupLine("[grey]Connecting over 127.0.0.1: SDP offer/answer, ICE over UDP, DTLS 1.2, SCTP, one data channel…[/]");
         await using var link = await LoopbackLink.ConnectAsync(cancellationToken);
         AnsiConsole.MarkupLine($"  connected in {link.ConnectTime.TotalMilliseconds:F0} ms; DTLS fingerprints checked ({Markup.Escape(link.Fingerprints)})");
-        var (aliceSession, _) = await alice.Services.GetRequiredService<PeerSessionHost>().StartAsync(link.AliceChannel, "bob", cancellationToken);
-        await bob.Services.GetRequiredService<PeerSessionHost>().StartAsync(link.BobChannel, "alice", cancellationToken);
+        var (aliceSession, _) = await alice.Services.GetRequiredService<PeerSessionHost>().StartAsync(link.AliceChannel, link.BobId, cancellationToken);
+        await bob.Services.GetRequiredService<PeerSessionHost>().StartAsync(link.BobChannel, link.AliceId, cancellationToken);
         var aliceChat = alice.Services.GetRequiredService<IChatService>();
         var bobChat = bob.Services.GetRequiredService<IChatService>();
         bobChat.ChatChanged += (_, e) =>
@@ -109,7 +109,7 @@ internal static class DemoCommand
 
         if (alice.Services.GetService<IFileTransferService>() is not null && bob.Services.GetService<IFileTransferService>() is not null)
         {
-            return await SendFilesAsync(alice, bob, peerFiles.Root, files, size, messages, cancellationToken);
+            return await SendFilesAsync(alice, bob, link.AliceId, peerFiles.Root, files, size, messages, cancellationToken);
         }
 
         AnsiConsole.MarkupLine($"\n[bold]2. No file-transfer plugin loaded: chat while {ByteSize.Format(size)} of bulk frames saturate the same channel[/]");
@@ -163,13 +163,13 @@ internal static class DemoCommand
         var dropped = bob.Services.GetRequiredService<PeerSessionHost>().Current?.Statistics is { } stats ? stats.UnknownKind + stats.Malformed : 0;
         summary.AddRow("frames dropped (unknown or malformed) at Bob", $"{dropped}");
         AnsiConsole.Write(summary);
-        await ShowHistoryAsync(bob, "alice", cancellationToken);
+        await ShowHistoryAsync(bob, link.AliceId, cancellationToken);
         var complete = received >= size;
         AnsiConsole.MarkupLine(complete ? "[green]Demo finished.[/]" : "[red]Bob did not receive all bulk data.[/]");
         return complete ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
-    private static async Task<int> SendFilesAsync(IHost alice, IHost bob, string workFolder, FileInfo[] given, long size, int messages, CancellationToken cancellationToken)
+    private static async Task<int> SendFilesAsync(IHost alice, IHost bob, string aliceId, string workFolder, FileInfo[] given, long size, int messages, CancellationToken cancellationToken)
     {
         List<string> paths;
         if (given.Length > 0)
@@ -203,7 +203,7 @@ internal static class DemoCommand
         AnsiConsole.MarkupLine(latencies.Count > 0
             ? $"Chat round trip during the transfers ({latencies.Count} messages): min {latencies[0].TotalMilliseconds:F1} / median {latencies[latencies.Count / 2].TotalMilliseconds:F1} / max {latencies[^1].TotalMilliseconds:F1} ms"
             : "The transfers finished before any chat message was timed.");
-        await ShowHistoryAsync(bob, "alice", cancellationToken);
+        await ShowHistoryAsync(bob, aliceId, cancellationToken);
         var allVerified = outcomes.TrueForAll(o => o.Verified);
         AnsiConsole.MarkupLine(allVerified ? "[green]Demo finished: every file arrived and verified.[/]" : "[red]Demo finished with a file that did not verify.[/]");
         return allVerified ? ExitCodes.Ok : ExitCodes.Failed;

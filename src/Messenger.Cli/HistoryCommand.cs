@@ -12,7 +12,7 @@ internal static class HistoryCommand
 {
     public static Command Create(Option<FileInfo?> pluginsOption, StoreProfile.Options profileOptions)
     {
-        var conversationOption = new Option<string?>("--conversation") { Description = "Only this conversation (the peer name, e.g. the room)." };
+        var conversationOption = new Option<string?>("--conversation") { Description = "Only this conversation: a contact's name (see messenger contacts) or a conversation id." };
         var limitOption = new Option<int>("--limit") { Description = "The last N messages of each conversation.", DefaultValueFactory = _ => 50 };
         var jsonOption = new Option<bool>("--json") { Description = "One JSON object per message." };
         var command = new Command("history", "Show the stored chat history (decrypted from your profile's store).") { conversationOption, limitOption, jsonOption };
@@ -30,10 +30,16 @@ internal static class HistoryCommand
             var store = host.Services.GetServices<IMessageStore>().LastOrDefault()
                 ?? throw new CliException("No storage plugin is loaded (see messenger plugins): there is no history.");
             var json = parse.GetValue(jsonOption);
+
+            // Conversations are filed under the peer's identity; the contacts give them their names.
+            var contacts = host.Services.GetServices<IProfileStore>().LastOrDefault() is { } records
+                ? await new ContactBook(records).ListAsync(cancellationToken)
+                : [];
+            string NameOf(string conversation) => contacts.FirstOrDefault(c => c.PeerId == conversation)?.Name ?? conversation;
             var conversations = new List<string>();
             if (parse.GetValue(conversationOption) is { } only)
             {
-                conversations.Add(only);
+                conversations.Add(contacts.FirstOrDefault(c => string.Equals(c.Name, only, StringComparison.OrdinalIgnoreCase))?.PeerId ?? only);
             }
             else
             {
@@ -52,18 +58,18 @@ internal static class HistoryCommand
             {
                 if (!json)
                 {
-                    AnsiConsole.MarkupLine($"[bold]Conversation with {Markup.Escape(ChatOutput.Clean(conversation))}[/]");
+                    AnsiConsole.MarkupLine($"[bold]Conversation with {Markup.Escape(ChatOutput.Clean(NameOf(conversation)))}[/]");
                 }
 
                 await foreach (var message in store.GetMessagesAsync(conversation, limit, cancellationToken: cancellationToken))
                 {
                     if (json)
                     {
-                        Console.Out.WriteLine(Describe(message).ToJsonString());
+                        Console.Out.WriteLine(Describe(message, NameOf(conversation)).ToJsonString());
                     }
                     else
                     {
-                        AnsiConsole.MarkupLine("  " + Format(message, ChatOutput.Clean(conversation)));
+                        AnsiConsole.MarkupLine("  " + Format(message, ChatOutput.Clean(NameOf(conversation))));
                     }
                 }
             }
@@ -73,9 +79,11 @@ internal static class HistoryCommand
         return command;
     }
 
-    public static JsonObject Describe(StoredMessage message) => new()
+    /// <summary>One message as JSON; <paramref name="peer"/> is the name its conversation is shown under.</summary>
+    public static JsonObject Describe(StoredMessage message, string peer) => new()
     {
         ["conversation"] = message.ConversationId,
+        ["peer"] = peer,
         ["id"] = message.MessageId,
         ["direction"] = message.Direction == Direction.Incoming ? "incoming" : "outgoing",
         ["sentAt"] = message.SentAt.ToString("O", CultureInfo.InvariantCulture),

@@ -36,6 +36,12 @@ internal sealed class LoopbackLink : IAsyncDisposable
 
     public string Fingerprints => $"Alice {_alice.LocalDescription?.Fingerprint}, Bob {_bob.LocalDescription?.Fingerprint}";
 
+    /// <summary>Alice's peer id as Bob knows her: her certificate's fingerprint, which the handshake checked.</summary>
+    public string AliceId => ProfileIdentity.PeerIdOf(_bob.RemoteDescription!.Fingerprint);
+
+    /// <summary>Bob's peer id as Alice knows him.</summary>
+    public string BobId => ProfileIdentity.PeerIdOf(_alice.RemoteDescription!.Fingerprint);
+
     public static async Task<LoopbackLink> ConnectAsync(CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();

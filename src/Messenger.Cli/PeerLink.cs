@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Messenger.Contracts.Channels;
 using Messenger.Transport;
+using Messenger.Transport.Dtls;
 using Messenger.Transport.Ice;
 using Messenger.Transport.Sdp;
 using Messenger.Transport.Signaling;
@@ -32,17 +33,18 @@ internal sealed class PeerLink : IAsyncDisposable
 
     public TimeSpan ConnectTime { get; }
 
-    public static PeerConnection Create(IPAddress bind) =>
-        new(new PeerConnectionOptions { Ice = new IceTransportOptions { BindAddress = bind, IncludeLoopback = IPAddress.IsLoopback(bind) } });
+    /// <summary>A connection on <paramref name="bind"/> presenting <paramref name="certificate"/> (the profile's identity).</summary>
+    public static PeerConnection Create(IPAddress bind, DtlsCertificate certificate) =>
+        new(new PeerConnectionOptions { Certificate = certificate, Ice = new IceTransportOptions { BindAddress = bind, IncludeLoopback = IPAddress.IsLoopback(bind) } });
 
     // Each way to connect first starts the transport's warm-up (TransportWarmUp, once per process): it runs while this
     // side waits for the peer's code or for the relay, so the real setup finds its code compiled and its types loaded.
 
     /// <summary>Offers: prints our connection code, reads the answer's, connects.</summary>
-    public static async Task<PeerLink> OfferAsync(IPAddress bind, Func<string, Task> showCode, Func<CancellationToken, Task<string?>> readCode, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<PeerLink> OfferAsync(IPAddress bind, DtlsCertificate certificate, Func<string, Task> showCode, Func<CancellationToken, Task<string?>> readCode, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         _ = TransportWarmUp.RunAsync();
-        var connection = Create(bind);
+        var connection = Create(bind, certificate);
         try
         {
             var offer = connection.CreateOffer();
@@ -62,10 +64,10 @@ internal sealed class PeerLink : IAsyncDisposable
     }
 
     /// <summary>Answers: reads the offer's connection code, prints ours, connects.</summary>
-    public static async Task<PeerLink> AnswerAsync(IPAddress bind, Func<string, Task> showCode, Func<CancellationToken, Task<string?>> readCode, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<PeerLink> AnswerAsync(IPAddress bind, DtlsCertificate certificate, Func<string, Task> showCode, Func<CancellationToken, Task<string?>> readCode, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         _ = TransportWarmUp.RunAsync();
-        var connection = Create(bind);
+        var connection = Create(bind, certificate);
         try
         {
             var code = await readCode(cancellationToken) ?? throw new CliException("No offer code was given (input ended).");
@@ -86,12 +88,12 @@ internal sealed class PeerLink : IAsyncDisposable
     }
 
     /// <summary>Joins the relay's room; the second peer to arrive offers, candidates trickle as lines.</summary>
-    public static async Task<PeerLink> ConnectAsync(IPAddress bind, string relayHost, int relayPort, string room, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<PeerLink> ConnectAsync(IPAddress bind, DtlsCertificate certificate, string relayHost, int relayPort, string room, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         _ = TransportWarmUp.RunAsync();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         await using var signaling = await SignalingClient.JoinAsync(relayHost, relayPort, room, cancellationToken);
-        var connection = Create(bind);
+        var connection = Create(bind, certificate);
         var clock = Stopwatch.StartNew();
         try
         {

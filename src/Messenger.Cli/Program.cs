@@ -21,7 +21,8 @@ var root = new RootCommand("""
     The store key comes from MESSENGER_STORE_PASSPHRASE, --key-file PATH, or a prompt; never from an argument.
 
     Exit codes: 0 ok; 1 failed; 2 bad arguments or input; 3 a plugin failed to load; 4 storage (wrong passphrase,
-    missing key file, unreadable store); 5 connection (relay unreachable, peer not reached); 130 cancelled (Ctrl-C).
+    missing key file, unreadable store); 5 connection (relay unreachable, peer not reached); 6 identity (the peer
+    presented another identity than the one pinned for its name: nothing was exchanged); 130 cancelled (Ctrl-C).
     """)
 {
     pluginsOption,
@@ -30,6 +31,8 @@ var root = new RootCommand("""
     SignalCommand.Create(),
     HistoryCommand.Create(pluginsOption, new StoreProfile.Options()),
     ExportCommand.Create(pluginsOption, new StoreProfile.Options()),
+    ContactsCommand.Whoami(pluginsOption, new StoreProfile.Options()),
+    ContactsCommand.Contacts(pluginsOption, new StoreProfile.Options()),
 };
 foreach (var command in ChatCommands.Create(pluginsOption))
 {
@@ -65,6 +68,11 @@ catch (Exception ex) when (ex is PeerLinkException or SignalingException)
     // Text from the relay or the peer can be in these messages: cleaned like everything else they send.
     await Console.Error.WriteLineAsync($"messenger: connection: {ChatOutput.Clean(ex.Message)}");
     return ExitCodes.ConnectionFailed;
+}
+catch (IdentityMismatchException ex)
+{
+    await Console.Error.WriteLineAsync($"messenger: identity: {ChatOutput.Clean(ex.Message)}");
+    return ExitCodes.IdentityRefused;
 }
 catch (OperationCanceledException)
 {

@@ -89,7 +89,7 @@ public class ChatCommandTests(ITestOutputHelper log)
         var (historyExit, history) = await MessengerProcess.RunAsync(temp.Path, "history", "--json", "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
         Assert.True(historyExit == 0, history);
         var messages = history.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
-        Assert.Contains(messages, m => (string?)m["text"] == "Hello Bob" && (string?)m["direction"] == "incoming" && (string?)m["conversation"] == "alice");
+        Assert.Contains(messages, m => (string?)m["text"] == "Hello Bob" && (string?)m["direction"] == "incoming" && (string?)m["peer"] == "alice" && ((string?)m["conversation"])!.Length == 64);
         Assert.Contains(messages, m => (string?)m["text"] == "Hi Alice" && (string?)m["direction"] == "outgoing");
     }
 

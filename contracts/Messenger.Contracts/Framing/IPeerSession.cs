@@ -10,8 +10,10 @@ public interface IPeerSession
     string SessionId { get; }
 
     /// <summary>
-    /// The remote peer's stable identity (on a real connection, its certificate fingerprint); it names the
-    /// conversation and survives reconnects.
+    /// The remote peer's stable identity; it names the conversation and survives reconnects. On a real connection it is
+    /// the SHA-256 fingerprint of the certificate the peer proved in the DTLS handshake, as 64 lowercase hex digits
+    /// (the messenger command keeps one certificate per profile, so a peer's id is the same every time). Everything
+    /// filed for a peer (history, transfers, resume) is filed under this id, never under a name a user typed.
     /// </summary>
     string PeerId { get; }
 

@@ -1,0 +1,122 @@
+using System.Text.Json.Nodes;
+using Messenger.TestSupport;
+using static Messenger.Cli.Tests.ChatCommandTests;
+
+namespace Messenger.Cli.Tests;
+
+/// <summary>
+/// The profile's identity and its contacts, between real <c>messenger</c> processes through the relay: a kept
+/// fingerprint, trust on first use, a changed identity refused, and re-pinning on request.
+/// </summary>
+public sealed class IdentityTests
+{
+    [Fact]
+    public async Task Whoami_SameIdentityEveryRun_AndThePeerSeesExactlyIt()
+    {
+        using var temp = new TempFolder();
+        var (aliceProfile, aliceKey) = NewProfile(temp, "alice");
+        var first = await WhoamiAsync(temp, aliceProfile, aliceKey);
+        var second = await WhoamiAsync(temp, aliceProfile, aliceKey);
+
+        Assert.Matches("^[0-9a-f]{64}$", (string?)first["peerId"]);
+        Assert.Matches("^[0-9]{5}( [0-9]{5}){5}$", (string?)first["safetyCode"]);
+        Assert.Equal(first.ToJsonString(), second.ToJsonString());
+        Assert.Equal("sha-256 " + Convert.ToHexString(Convert.FromHexString((string)first["peerId"]!)).Chunk(2).Select(c => new string(c)).Aggregate((a, b) => a + ":" + b), (string?)first["fingerprint"]);
+
+        // Another profile is another identity.
+        var (bobProfile, bobKey) = NewProfile(temp, "bob");
+        var bob = await WhoamiAsync(temp, bobProfile, bobKey);
+        Assert.NotEqual((string?)first["peerId"], (string?)bob["peerId"]);
+
+        // Two runs of connect: Bob sees Alice's kept identity both times, and knows her the second time.
+        await using var relay = await Relay.StartAsync();
+        for (var run = 0; run < 2; run++)
+        {
+            await using var alice = Connect(relay, "alice", aliceProfile, aliceKey, "room", "bob");
+            await using var bobPeer = Connect(relay, "bob", bobProfile, bobKey, "room", "alice");
+            var bobSaw = await bobPeer.NextEventAsync("connected");
+            var aliceSaw = await alice.NextEventAsync("connected");
+            Assert.Equal((string?)first["peerId"], (string?)bobSaw["peerId"]);
+            Assert.Equal((string?)first["safetyCode"], (string?)bobSaw["safetyCode"]);
+            Assert.Equal((string?)bob["peerId"], (string?)aliceSaw["peerId"]);
+            Assert.Equal(run == 0 ? "pinned" : "known", (string?)bobSaw["contact"]);
+            Assert.Equal("alice", (string?)bobSaw["peer"]);
+            await alice.SendAsync("/quit");
+            Assert.Equal(0, await alice.WaitForExitAsync());
+            Assert.Equal(0, await bobPeer.WaitForExitAsync());
+        }
+
+        var (exit, listed) = await MessengerProcess.RunAsync(temp.Path, "contacts", "--json", "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.True(exit == 0, listed);
+        var contact = Assert.Single(listed.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!));
+        Assert.Equal(("alice", (string?)first["peerId"], (string?)first["safetyCode"]), ((string?)contact["name"], (string?)contact["peerId"], (string?)contact["safetyCode"]));
+    }
+
+    [Fact]
+    public async Task KnownName_NewIdentity_RefusedWithExit6_NothingExchanged_ThenRepinOnRequest()
+    {
+        using var temp = new TempFolder();
+        var secret = WriteRandomFile(temp.File("for-bob-only.bin"), 50_000_000);
+        await using var relay = await Relay.StartAsync();
+        var (aliceProfile, aliceKey) = NewProfile(temp, "alice");
+        var (bobProfile, bobKey) = NewProfile(temp, "bob");
+        var (malloryProfile, malloryKey) = NewProfile(temp, "mallory");
+
+        // Alice meets Bob and starts a file for him that does not finish.
+        await using (var alice = Connect(relay, "alice", aliceProfile, aliceKey, "room", "bob"))
+        await using (var bob = Connect(relay, "bob", bobProfile, bobKey, "room", "alice", "--auto-accept"))
+        {
+            await alice.NextEventAsync("connected");
+            await alice.SendAsync($"/send {secret}");
+            await bob.NextEventAsync("transfer-progress", e => (long?)e["bytes"] > 100_000);
+            await alice.SendAsync("/quit");
+            Assert.Equal(0, await alice.WaitForExitAsync());
+            Assert.Equal(0, await bob.WaitForExitAsync());
+        }
+
+        // Someone else turns up where Alice expects Bob: refused before anything is exchanged.
+        var mallorySelf = await WhoamiAsync(temp, malloryProfile, malloryKey);
+        var malloryId = (string)mallorySelf["peerId"]!;
+        await using (var alice = Connect(relay, "alice", aliceProfile, aliceKey, "room", "bob"))
+        await using (var mallory = Connect(relay, "mallory", malloryProfile, malloryKey, "room", null, "--auto-accept"))
+        {
+            Assert.Equal(6, await alice.WaitForExitAsync());
+            Assert.Contains("'bob' is pinned to another identity", alice.Stderr, StringComparison.Ordinal);
+            Assert.Contains((string)mallorySelf["safetyCode"]!, alice.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("\"connected\"", alice.Stdout, StringComparison.Ordinal);
+            // Mallory sees the connection close: before its chat started (exit 5) or just after (exit 0).
+            Assert.Contains(await mallory.WaitForExitAsync(), new[] { 0, 5 });
+            Assert.DoesNotContain("transfer-", mallory.Stdout, StringComparison.Ordinal);
+            Assert.DoesNotContain("for-bob-only", mallory.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("chat-received", mallory.Stdout, StringComparison.Ordinal);
+        }
+
+        // The user says Bob really has a new profile: --repin moves the name, and the old identity's file stays its own.
+        await using (var alice = Connect(relay, "alice", aliceProfile, aliceKey, "room", "bob", "--repin"))
+        await using (var mallory = Connect(relay, "mallory", malloryProfile, malloryKey, "room", null, "--auto-accept"))
+        {
+            var connected = await alice.NextEventAsync("connected");
+            Assert.Equal(("bob", "repinned", malloryId), ((string?)connected["peer"], (string?)connected["contact"], (string?)connected["peerId"]));
+            await alice.SendAsync("/transfers");
+            Assert.Empty((await alice.NextEventAsync("transfers"))["transfers"]!.AsArray());
+            await alice.SendAsync("/quit");
+            Assert.Equal(0, await alice.WaitForExitAsync());
+            await mallory.WaitForExitAsync();
+            Assert.DoesNotContain("transfer-", mallory.Stdout, StringComparison.Ordinal);
+            Assert.DoesNotContain("for-bob-only", mallory.Output, StringComparison.Ordinal);
+        }
+    }
+
+    private static RunningMessenger Connect(Relay relay, string name, string profile, string key, string room, string? peer, params string[] more)
+    {
+        string[] args = ["connect", "--room", room, "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", profile, "--key-file", key, .. peer is null ? [] : new[] { "--peer", peer }, .. more];
+        return RunningMessenger.Start(name, null, args);
+    }
+
+    private static async Task<JsonObject> WhoamiAsync(TempFolder temp, string profile, string key)
+    {
+        var (exit, output) = await MessengerProcess.RunAsync(temp.Path, "whoami", "--json", "--profile", profile, "--key-file", key, "--plugins", RepoPlugins);
+        Assert.True(exit == 0, output);
+        return (JsonObject)JsonNode.Parse(output.Trim())!;
+    }
+}
