@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Messenger.Contracts.Storage;
 using Messenger.Transport.Dtls;
+using Messenger.Transport.Pairing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Spectre.Console;
@@ -66,14 +67,16 @@ internal static class ChatCommands
 
     private static Command Connect(Option<FileInfo?> pluginsOption)
     {
-        var roomOption = new Option<string>("--room") { Description = "The room both peers name (1-64 printable characters); agree on it out of band.", Required = true };
+        var roomOption = new Option<string?>("--room") { Description = "The room both peers name (1-64 printable characters); agree on it out of band. With a pairing code and no room, the code's number names the room." };
         var relayOption = new Option<string>("--relay") { Description = "The signaling relay (messenger signal) as HOST:PORT.", DefaultValueFactory = _ => "127.0.0.1:7000" };
         var common = new CommonOptions();
         var command = new Command("connect", "Chat through a signaling relay: both peers join the same room; the second to arrive offers.") { roomOption, relayOption };
         common.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
         {
-            var room = parse.GetValue(roomOption)!;
+            var room = parse.GetValue(roomOption) ?? (common.Code(parse) is { } code
+                ? "pair-" + code.Nameplate.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                : throw new CliException("connect needs --room NAME, or a pairing code (--code CODE or --new-code) whose number names the room."));
             var (host, port) = ParseRelay(parse.GetValue(relayOption)!);
             if (room.Length is 0 or > 64 || room.Any(char.IsControl))
             {
@@ -150,6 +153,18 @@ internal static class ChatCommands
             Description = "Let the --peer name move to the identity this peer presents (after they started a new profile; compare safety codes first).",
         };
 
+        private readonly Option<string?> _code = new("--code")
+        {
+            Description = "A one-time pairing code both people use (such as 7-kettle-orbit, from --new-code on the other side): the connection goes ahead only if both typed the same code and nobody sits between them (exit code 6 otherwise). Needed the first time; pinned contacts need none.",
+        };
+
+        private readonly Option<bool> _newCode = new("--new-code")
+        {
+            Description = "Make a new one-time pairing code, print it, and use it (give it to the other person, who passes it with --code).",
+        };
+
+        private PairingCode? _generated;
+
         private readonly Option<string> _bind = new("--bind")
         {
             Description = "The local address for the peer-to-peer UDP socket (0.0.0.0: every interface; 127.0.0.1: this machine only).",
@@ -162,8 +177,35 @@ internal static class ChatCommands
             command.Options.Add(_autoAccept);
             command.Options.Add(_peer);
             command.Options.Add(_repin);
+            command.Options.Add(_code);
+            command.Options.Add(_newCode);
             command.Options.Add(_bind);
             _profile.AddTo(command);
+        }
+
+        /// <summary>The pairing code given or made for this run, or null.</summary>
+        public PairingCode? Code(ParseResult parse)
+        {
+            if (parse.GetValue(_newCode))
+            {
+                return parse.GetValue(_code) is not null
+                    ? throw new CliException("Give either --code CODE or --new-code, not both.")
+                    : _generated ??= PairingCode.Generate();
+            }
+
+            if (parse.GetValue(_code) is not { } text)
+            {
+                return null;
+            }
+
+            try
+            {
+                return PairingCode.Parse(text);
+            }
+            catch (FormatException ex)
+            {
+                throw new CliException($"--code: {ex.Message}");
+            }
         }
 
         public IPAddress Bind(ParseResult parse) =>
@@ -179,9 +221,17 @@ internal static class ChatCommands
                 throw new CliException("--repin needs --peer NAME: the contact whose identity may change.");
             }
 
+            var code = Code(parse);
             var profile = StoreProfile.Resolve(parse, _profile, CliPaths.ResolvePluginsFile(parse.GetValue(pluginsOption)));
             using IHost host = profile.OpenHost();
             var output = new ChatOutput(parse.GetValue(_json), named ?? "peer", TimeProvider.System);
+            if (parse.GetValue(_newCode) && code is not null)
+            {
+                output.Event(
+                    "pairing-code",
+                    new JsonObject { ["code"] = code.Text },
+                    $"Your pairing code: [bold]{code.Text}[/] (give it to the other person; they add [bold]--code {code.Text}[/]). It is good for this connection only.");
+            }
             var records = host.Services.GetServices<IProfileStore>().LastOrDefault();
             var identity = await ProfileIdentity.LoadOrCreateAsync(records, TimeProvider.System, cancellationToken);
             if (!identity.IsKept)
@@ -193,7 +243,16 @@ internal static class ChatCommands
 
             // The peer id keys the history and every transfer (which resumes only with the same id): the identity the
             // peer proved in the DTLS handshake, never a typed label another person could also be given.
-            var peerId = ProfileIdentity.PeerIdOf(link.Connection.RemoteDescription!.Fingerprint);
+            var remote = link.Connection.RemoteDescription!.Fingerprint;
+            if (code is not null)
+            {
+                // Before anything else crosses the channel: the code must prove both fingerprints.
+                output.Line("[grey]Checking the pairing code…[/]");
+                await PairingHandshake.RunAsync(link.Channel, code, link.IsOfferer, identity.Certificate.Fingerprint, remote, PairingHandshake.DefaultTimeout, TimeProvider.System, cancellationToken);
+                output.Paired = true;
+            }
+
+            var peerId = ProfileIdentity.PeerIdOf(remote);
             var name = named ?? "peer-" + peerId[..12];
             var match = ContactMatch.Pinned;
             if (records is not null)

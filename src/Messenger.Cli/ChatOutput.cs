@@ -97,6 +97,9 @@ internal sealed class ChatOutput
     /// <summary>The peer's id (its certificate fingerprint), once connected.</summary>
     public string? PeerId { get; set; }
 
+    /// <summary>True when a pairing code proved the peer's identity on this connection.</summary>
+    public bool Paired { get; set; }
+
     /// <summary>How the peer matched the contacts.</summary>
     public ContactMatch Match { get; set; } = ContactMatch.Pinned;
 
@@ -113,7 +116,8 @@ internal sealed class ChatOutput
         {
             ContactMatch.Known => "",
             ContactMatch.Repinned => $" [yellow]Re-pinned {Markup.Escape(Peer)} to this new identity[/] (safety code {code}).",
-            _ => $" First meeting: pinned as {Markup.Escape(Peer)}, safety code {code} (compare it with what [bold]messenger whoami[/] prints on their side).",
+            _ when Paired => $" The pairing code matched: pinned as {Markup.Escape(Peer)} (safety code {code}).",
+            _ => $" First meeting: pinned as {Markup.Escape(Peer)}, safety code {code} (compare it with what [bold]messenger whoami[/] prints on their side, or pair with --code next time).",
         };
         Event(
             "connected",
@@ -123,6 +127,7 @@ internal sealed class ChatOutput
                 ["peerId"] = PeerId,
                 ["safetyCode"] = code,
                 ["contact"] = contact,
+                ["paired"] = Paired,
                 ["role"] = link.IsOfferer ? "offerer" : "answerer",
                 ["connectMilliseconds"] = Math.Round(link.ConnectTime.TotalMilliseconds, 1),
             },

@@ -21,8 +21,9 @@ var root = new RootCommand("""
     The store key comes from MESSENGER_STORE_PASSPHRASE, --key-file PATH, or a prompt; never from an argument.
 
     Exit codes: 0 ok; 1 failed; 2 bad arguments or input; 3 a plugin failed to load; 4 storage (wrong passphrase,
-    missing key file, unreadable store); 5 connection (relay unreachable, peer not reached); 6 identity (the peer
-    presented another identity than the one pinned for its name: nothing was exchanged); 130 cancelled (Ctrl-C).
+    missing key file, unreadable store); 5 connection (relay unreachable, peer not reached); 6 identity (the pairing
+    code did not match, or the peer presented another identity than the one pinned for its name: nothing was
+    exchanged); 130 cancelled (Ctrl-C).
     """)
 {
     pluginsOption,
@@ -69,7 +70,7 @@ catch (Exception ex) when (ex is PeerLinkException or SignalingException)
     await Console.Error.WriteLineAsync($"messenger: connection: {ChatOutput.Clean(ex.Message)}");
     return ExitCodes.ConnectionFailed;
 }
-catch (IdentityMismatchException ex)
+catch (Exception ex) when (ex is IdentityMismatchException or Messenger.Transport.Pairing.PairingFailedException)
 {
     await Console.Error.WriteLineAsync($"messenger: identity: {ChatOutput.Clean(ex.Message)}");
     return ExitCodes.IdentityRefused;
