@@ -107,6 +107,71 @@ public sealed class IdentityTests
         }
     }
 
+    [Fact]
+    public async Task OfferAnswer_ThroughAMiddleThatSwapsFingerprints_ItReadsTheChat_UnlessBothUseAPairingCode()
+    {
+        using var temp = new TempFolder();
+        var (aliceProfile, aliceKey) = NewProfile(temp, "alice");
+        var (bobProfile, bobKey) = NewProfile(temp, "bob");
+
+        // Without a code, DTLS is sound but ends at the middle: both peers connect, and the middle reads the chat.
+        await using (var middle = new FingerprintSwappingMiddle())
+        await using (var alice = OfferAnswer("alice", "offer", aliceProfile, aliceKey))
+        await using (var bob = OfferAnswer("bob", "answer", bobProfile, bobKey))
+        {
+            await PasteThroughAsync(middle, alice, bob);
+            await alice.NextEventAsync("connected");
+            await bob.NextEventAsync("connected");
+            await alice.SendAsync("the plan for tuesday");
+            Assert.Equal("the plan for tuesday", (string?)(await bob.NextEventAsync("chat-received"))["text"]);
+            Assert.Contains("the plan for tuesday", middle.Seen, StringComparison.Ordinal);
+            await alice.SendAsync("/quit");
+            await bob.SendAsync("/quit");
+            Assert.Equal(0, await alice.WaitForExitAsync());
+            Assert.Equal(0, await bob.WaitForExitAsync());
+        }
+
+        // With the same code on both sides (new profiles: the first meeting), the middle is found out on both sides.
+        (aliceProfile, aliceKey) = NewProfile(temp, "alice2");
+        (bobProfile, bobKey) = NewProfile(temp, "bob2");
+        await using (var middle = new FingerprintSwappingMiddle())
+        await using (var alice = OfferAnswer("alice", "offer", aliceProfile, aliceKey, "--code", "42-kettle-orbit"))
+        await using (var bob = OfferAnswer("bob", "answer", bobProfile, bobKey, "--code", "42-kettle-orbit"))
+        {
+            await PasteThroughAsync(middle, alice, bob);
+            Assert.Equal(6, await alice.WaitForExitAsync());
+            Assert.Equal(6, await bob.WaitForExitAsync());
+            Assert.Contains("the pairing code did not match", alice.Stderr, StringComparison.Ordinal);
+            Assert.Contains("the pairing code did not match", bob.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("\"connected\"", alice.Stdout + bob.Stdout, StringComparison.Ordinal);
+            Assert.DoesNotContain("kettle", middle.Seen, StringComparison.Ordinal);
+        }
+
+        // Without the middle, the same code connects them.
+        await using (var alice = OfferAnswer("alice", "offer", aliceProfile, aliceKey, "--code", "42-kettle-orbit"))
+        await using (var bob = OfferAnswer("bob", "answer", bobProfile, bobKey, "--code", "42-kettle-orbit"))
+        {
+            await bob.SendAsync((string)(await alice.NextEventAsync("offer-code"))["code"]!);
+            await alice.SendAsync((string)(await bob.NextEventAsync("answer-code"))["code"]!);
+            var connected = await alice.NextEventAsync("connected");
+            Assert.Equal((true, "pinned"), ((bool?)connected["paired"], (string?)connected["contact"]));
+            await alice.SendAsync("direct now");
+            Assert.Equal("direct now", (string?)(await bob.NextEventAsync("chat-received"))["text"]);
+            await alice.SendAsync("/quit");
+            Assert.Equal(0, await alice.WaitForExitAsync());
+            Assert.Equal(0, await bob.WaitForExitAsync());
+        }
+    }
+
+    private static RunningMessenger OfferAnswer(string name, string verb, string profile, string key, params string[] more) =>
+        RunningMessenger.Start(name, null, [verb, "--bind", "127.0.0.1", "--json", "--profile", profile, "--key-file", key, .. more]);
+
+    private static async Task PasteThroughAsync(FingerprintSwappingMiddle middle, RunningMessenger offerer, RunningMessenger answerer)
+    {
+        await answerer.SendAsync(middle.InterceptOffer((string)(await offerer.NextEventAsync("offer-code"))["code"]!));
+        await offerer.SendAsync(middle.InterceptAnswer((string)(await answerer.NextEventAsync("answer-code"))["code"]!));
+    }
+
     private static RunningMessenger Connect(Relay relay, string name, string profile, string key, string room, string? peer, params string[] more)
     {
         string[] args = ["connect", "--room", room, "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", profile, "--key-file", key, .. peer is null ? [] : new[] { "--peer", peer }, .. more];
