@@ -355,6 +355,7 @@ public class ChatCommandTests(ITestOutputHelper log)
             Assert.Equal(0, await carol.WaitForExitAsync());
             Assert.DoesNotContain("\"transfer-", carol.Stdout, StringComparison.Ordinal);
             Assert.DoesNotContain(transferId, carol.Stdout, StringComparison.Ordinal);
+            Assert.DoesNotContain("big1g", carol.Output, StringComparison.Ordinal); // not even the name of the file
         }
 
         // Back with Bob: resumed from what he holds, and verified.
