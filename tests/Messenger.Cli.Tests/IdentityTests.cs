@@ -50,6 +50,18 @@ public sealed class IdentityTests
         Assert.True(exit == 0, listed);
         var contact = Assert.Single(listed.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!));
         Assert.Equal(("alice", (string?)first["peerId"], (string?)first["safetyCode"]), ((string?)contact["name"], (string?)contact["peerId"], (string?)contact["safetyCode"]));
+
+        // Renaming keeps the identity (and so the conversation); forgetting drops the pin, not the history.
+        string[] store = ["--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins];
+        Assert.Equal(0, (await MessengerProcess.RunAsync(temp.Path, ["contacts", "rename", "ALICE", "Alice Smith", .. store])).ExitCode);
+        var (taken, takenOutput) = await MessengerProcess.RunAsync(temp.Path, ["contacts", "rename", "nobody", "x", .. store]);
+        Assert.Equal(2, taken);
+        Assert.Contains("No contact is named 'nobody'", takenOutput, StringComparison.Ordinal);
+        (exit, listed) = await MessengerProcess.RunAsync(temp.Path, ["contacts", "--json", .. store]);
+        Assert.Equal("Alice Smith", (string?)JsonNode.Parse(listed.Trim())!["name"]);
+        Assert.Equal(0, (await MessengerProcess.RunAsync(temp.Path, ["contacts", "forget", "alice smith", .. store])).ExitCode);
+        (exit, listed) = await MessengerProcess.RunAsync(temp.Path, ["contacts", "--json", .. store]);
+        Assert.Equal("", listed.Trim());
     }
 
     [Fact]
