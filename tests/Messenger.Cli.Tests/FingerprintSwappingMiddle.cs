@@ -36,22 +36,28 @@ internal sealed class FingerprintSwappingMiddle : IAsyncDisposable
     }
 
     /// <summary>Takes the offerer's code; returns the code to hand the answerer in its place.</summary>
-    public string InterceptOffer(string offerCode)
-    {
-        _towardOfferer.SetRemoteDescription(SdpBlob.Decode(offerCode));
-        var ours = _towardAnswerer.CreateOffer();
-        _towardAnswerer.SetLocalDescription(ours);
-        return SdpBlob.Encode(ours);
-    }
+    public string InterceptOffer(string offerCode) => SdpBlob.Encode(InterceptOffer(SdpBlob.Decode(offerCode)));
 
     /// <summary>Takes the answerer's code; returns the code to hand the offerer in its place, and starts forwarding.</summary>
-    public string InterceptAnswer(string answerCode)
+    public string InterceptAnswer(string answerCode) => SdpBlob.Encode(InterceptAnswer(SdpBlob.Decode(answerCode)));
+
+    /// <summary>Takes the offerer's description; returns the one to hand the answerer (the middle's own certificate).</summary>
+    public SessionDescription InterceptOffer(SessionDescription offer)
     {
-        _towardAnswerer.SetRemoteDescription(SdpBlob.Decode(answerCode));
+        _towardOfferer.SetRemoteDescription(offer);
+        var ours = _towardAnswerer.CreateOffer();
+        _towardAnswerer.SetLocalDescription(ours);
+        return ours;
+    }
+
+    /// <summary>Takes the answerer's description; returns the one to hand the offerer, and starts forwarding.</summary>
+    public SessionDescription InterceptAnswer(SessionDescription answer)
+    {
+        _towardAnswerer.SetRemoteDescription(answer);
         var ours = _towardOfferer.CreateAnswer();
         _towardOfferer.SetLocalDescription(ours);
         _pumping = PumpAsync();
-        return SdpBlob.Encode(ours);
+        return ours;
     }
 
     public async ValueTask DisposeAsync()

@@ -175,6 +175,42 @@ public sealed class IdentityTests
         }
     }
 
+    [Fact]
+    public async Task Connect_ThroughARelayThatSwapsFingerprints_ReadsAFirstMeeting_ButNotOneWithAPairingCode()
+    {
+        using var temp = new TempFolder();
+        var (aliceProfile, aliceKey) = NewProfile(temp, "alice");
+        var (bobProfile, bobKey) = NewProfile(temp, "bob");
+        await using (var relay = new FingerprintSwappingRelay())
+        await using (var alice = ConnectTo(relay.Address, "alice", aliceProfile, aliceKey, "--room", "r"))
+        await using (var bob = ConnectTo(relay.Address, "bob", bobProfile, bobKey, "--room", "r"))
+        {
+            await alice.NextEventAsync("connected");
+            await bob.SendAsync("meet at noon");
+            Assert.Equal("meet at noon", (string?)(await alice.NextEventAsync("chat-received"))["text"]);
+            Assert.Contains("meet at noon", relay.Middle.Seen, StringComparison.Ordinal);
+            await alice.SendAsync("/quit");
+            await bob.SendAsync("/quit");
+            Assert.Equal(0, await alice.WaitForExitAsync());
+            Assert.Equal(0, await bob.WaitForExitAsync());
+        }
+
+        (aliceProfile, aliceKey) = NewProfile(temp, "alice2");
+        (bobProfile, bobKey) = NewProfile(temp, "bob2");
+        await using (var relay = new FingerprintSwappingRelay())
+        await using (var alice = ConnectTo(relay.Address, "alice", aliceProfile, aliceKey, "--code", "5-lemon-otter"))
+        await using (var bob = ConnectTo(relay.Address, "bob", bobProfile, bobKey, "--code", "5-lemon-otter"))
+        {
+            Assert.Equal(6, await alice.WaitForExitAsync());
+            Assert.Equal(6, await bob.WaitForExitAsync());
+            Assert.Contains("the pairing code did not match", alice.Stderr + bob.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("\"connected\"", alice.Stdout + bob.Stdout, StringComparison.Ordinal);
+        }
+    }
+
+    private static RunningMessenger ConnectTo(string relay, string name, string profile, string key, params string[] more) =>
+        RunningMessenger.Start(name, null, ["connect", "--relay", relay, "--bind", "127.0.0.1", "--json", "--profile", profile, "--key-file", key, .. more]);
+
     private static RunningMessenger OfferAnswer(string name, string verb, string profile, string key, params string[] more) =>
         RunningMessenger.Start(name, null, [verb, "--bind", "127.0.0.1", "--json", "--profile", profile, "--key-file", key, .. more]);
 
