@@ -134,13 +134,8 @@ public sealed class IdentityTests
             await PasteThroughAsync(middle, alice, bob);
             await alice.NextEventAsync("connected");
             await bob.NextEventAsync("connected");
-            await alice.SendAsync("the plan for tuesday");
-            Assert.Equal("the plan for tuesday", (string?)(await bob.NextEventAsync("chat-received"))["text"]);
-            Assert.Contains("the plan for tuesday", middle.Seen, StringComparison.Ordinal);
-            await alice.SendAsync("/quit");
-            await bob.SendAsync("/quit");
-            Assert.Equal(0, await alice.WaitForExitAsync());
-            Assert.Equal(0, await bob.WaitForExitAsync());
+            await AssertTheMiddleReadsAsync(middle, alice, bob, "the plan for tuesday");
+            await QuitBothAsync(alice, bob);
         }
 
         // With the same code on both sides (new profiles: the first meeting), the middle is found out on both sides.
@@ -151,11 +146,7 @@ public sealed class IdentityTests
         await using (var bob = OfferAnswer("bob", "answer", bobProfile, bobKey, "--code", "42-kettle-orbit"))
         {
             await PasteThroughAsync(middle, alice, bob);
-            Assert.Equal(6, await alice.WaitForExitAsync());
-            Assert.Equal(6, await bob.WaitForExitAsync());
-            Assert.Contains("the pairing code did not match", alice.Stderr, StringComparison.Ordinal);
-            Assert.Contains("the pairing code did not match", bob.Stderr, StringComparison.Ordinal);
-            Assert.DoesNotContain("\"connected\"", alice.Stdout + bob.Stdout, StringComparison.Ordinal);
+            await AssertBothRefusedAsync(alice, bob);
             Assert.DoesNotContain("kettle", middle.Seen, StringComparison.Ordinal);
         }
 
@@ -186,13 +177,8 @@ public sealed class IdentityTests
         await using (var bob = ConnectTo(relay.Address, "bob", bobProfile, bobKey, "--room", "r"))
         {
             await alice.NextEventAsync("connected");
-            await bob.SendAsync("meet at noon");
-            Assert.Equal("meet at noon", (string?)(await alice.NextEventAsync("chat-received"))["text"]);
-            Assert.Contains("meet at noon", relay.Middle.Seen, StringComparison.Ordinal);
-            await alice.SendAsync("/quit");
-            await bob.SendAsync("/quit");
-            Assert.Equal(0, await alice.WaitForExitAsync());
-            Assert.Equal(0, await bob.WaitForExitAsync());
+            await AssertTheMiddleReadsAsync(relay.Middle, bob, alice, "meet at noon");
+            await QuitBothAsync(alice, bob);
         }
 
         (aliceProfile, aliceKey) = NewProfile(temp, "alice2");
@@ -201,10 +187,32 @@ public sealed class IdentityTests
         await using (var alice = ConnectTo(relay.Address, "alice", aliceProfile, aliceKey, "--code", "5-lemon-otter"))
         await using (var bob = ConnectTo(relay.Address, "bob", bobProfile, bobKey, "--code", "5-lemon-otter"))
         {
-            Assert.Equal(6, await alice.WaitForExitAsync());
-            Assert.Equal(6, await bob.WaitForExitAsync());
-            Assert.Contains("the pairing code did not match", alice.Stderr + bob.Stderr, StringComparison.Ordinal);
-            Assert.DoesNotContain("\"connected\"", alice.Stdout + bob.Stdout, StringComparison.Ordinal);
+            await AssertBothRefusedAsync(alice, bob);
+        }
+    }
+
+    private static async Task AssertTheMiddleReadsAsync(FingerprintSwappingMiddle middle, RunningMessenger from, RunningMessenger to, string text)
+    {
+        await from.SendAsync(text);
+        Assert.Equal(text, (string?)(await to.NextEventAsync("chat-received"))["text"]);
+        Assert.Contains(text, middle.Seen, StringComparison.Ordinal);
+    }
+
+    private static async Task QuitBothAsync(RunningMessenger a, RunningMessenger b)
+    {
+        await a.SendAsync("/quit");
+        await b.SendAsync("/quit");
+        Assert.Equal(0, await a.WaitForExitAsync());
+        Assert.Equal(0, await b.WaitForExitAsync());
+    }
+
+    private static async Task AssertBothRefusedAsync(RunningMessenger a, RunningMessenger b)
+    {
+        foreach (var peer in new[] { a, b })
+        {
+            Assert.Equal(6, await peer.WaitForExitAsync());
+            Assert.Contains("the pairing code did not match", peer.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("\"connected\"", peer.Stdout, StringComparison.Ordinal);
         }
     }
 
