@@ -238,7 +238,16 @@ public sealed class SqlCipherFileStore : IFileStore
 
     /// <summary>Deletes chunk files that no database row refers to (left by a crash during delete or before a first flush).</summary>
     /// <returns>How many were removed.</returns>
-    internal static int RemoveOrphanChunkFiles(SqliteConnection connection, string filesDirectory)
+    /// <summary>Where chunk files that no stored file refers to are moved, never deleted (see <see cref="SetAsideOrphanChunkFiles"/>).</summary>
+    public const string OrphanedFolderName = "orphaned";
+
+    /// <summary>
+    /// Moves chunk files that no stored file refers to (left by an interrupted write or delete, or the files of a
+    /// database restored from an older backup) into <see cref="OrphanedFolderName"/>: they cannot be read without
+    /// their row's wrapped key, but a newer copy of the database might still hold it, so they are set aside, not deleted.
+    /// </summary>
+    /// <returns>How many were moved.</returns>
+    internal static int SetAsideOrphanChunkFiles(SqliteConnection connection, string filesDirectory)
     {
         var live = new HashSet<string>(StringComparer.Ordinal);
         using (var command = connection.Command("SELECT file_id FROM files WHERE chunk_size IS NOT NULL"))
@@ -250,17 +259,24 @@ public sealed class SqlCipherFileStore : IFileStore
             }
         }
 
-        var removed = 0;
-        foreach (var path in Directory.EnumerateFiles(filesDirectory, "*.chunks"))
+        var moved = 0;
+        foreach (var path in Directory.EnumerateFiles(filesDirectory, "*.chunks").ToList())
         {
             if (!live.Contains(Path.GetFileNameWithoutExtension(path)))
             {
-                File.Delete(path);
-                removed++;
+                var aside = Directory.CreateDirectory(Path.Combine(filesDirectory, OrphanedFolderName)).FullName;
+                var target = Path.Combine(aside, Path.GetFileName(path));
+                for (var n = 1; File.Exists(target); n++)
+                {
+                    target = Path.Combine(aside, $"{Path.GetFileNameWithoutExtension(path)}.{n}.chunks");
+                }
+
+                File.Move(path, target);
+                moved++;
             }
         }
 
-        return removed;
+        return moved;
     }
 
     internal static List<FileRow> ReadRows(SqliteConnection connection, string clause, params (string, object?)[] parameters)

@@ -102,7 +102,14 @@ public sealed class SqlCipherStore : IDisposable, IAsyncDisposable
         SqliteConnection? connection = null;
         try
         {
-            var databaseKey = DatabaseKey(directory, key, creating: !File.Exists(Path.Combine(directory, DatabaseFileName)));
+            var databasePath = Path.Combine(directory, DatabaseFileName);
+            var creating = !File.Exists(databasePath) || new FileInfo(databasePath).Length == 0;
+            if (creating)
+            {
+                RefuseToCreateOverRemains(directory, databaseMissing: !File.Exists(databasePath));
+            }
+
+            var databaseKey = DatabaseKey(directory, key, creating);
             connection = OpenConnection(Path.Combine(directory, DatabaseFileName), databaseKey);
             var version = SchemaMigrator.Migrate(connection, Migrations, StoreKind, logger);
             var keyEncryptionKey = ChunkCipher.DeriveKeyEncryptionKey(databaseKey);
@@ -116,10 +123,14 @@ public sealed class SqlCipherStore : IDisposable, IAsyncDisposable
                     break;
             }
 
-            var orphans = SqlCipherFileStore.RemoveOrphanChunkFiles(connection, Path.Combine(directory, FilesFolderName));
+            var orphans = SqlCipherFileStore.SetAsideOrphanChunkFiles(connection, Path.Combine(directory, FilesFolderName));
             if (orphans > 0)
             {
-                logger.LogWarning("Removed {Count} chunk files in {Directory} that no stored file refers to (left by an interrupted write or delete)", orphans, directory);
+                logger.LogWarning(
+                    "Moved {Count} chunk files in {Directory} that no stored file refers to (left by an interrupted write or delete, or by a database older than its files) into {Folder}; delete them once you know they are not needed",
+                    orphans,
+                    directory,
+                    Path.Combine(FilesFolderName, SqlCipherFileStore.OrphanedFolderName));
             }
 
             return new SqlCipherStore(directory, new SqliteDatabase(connection), lockFile, keyEncryptionKey, version);
@@ -180,6 +191,39 @@ public sealed class SqlCipherStore : IDisposable, IAsyncDisposable
         catch (IOException exception)
         {
             throw new StorageException($"The store in '{directory}' is in use by another Messenger process; close it first.", exception);
+        }
+    }
+
+    /// <summary>
+    /// A new database is never created over what an existing store left: encrypted chunk files, a write-ahead log, or
+    /// (with no database file at all) a passphrase header. A new database there would be keyed with whatever
+    /// passphrase was typed, possibly a mistyped one, and the files it cannot read would look unreferenced. Refused
+    /// with a message instead; nothing is changed.
+    /// </summary>
+    private static void RefuseToCreateOverRemains(string directory, bool databaseMissing)
+    {
+        var remains = new List<string>();
+        var chunkFiles = System.IO.Directory.EnumerateFiles(Path.Combine(directory, FilesFolderName), "*.chunks", SearchOption.AllDirectories).Count();
+        if (chunkFiles > 0)
+        {
+            remains.Add($"{chunkFiles} encrypted chunk file(s) in {FilesFolderName}/");
+        }
+
+        if (new FileInfo(Path.Combine(directory, DatabaseFileName + "-wal")) is { Exists: true, Length: > 0 })
+        {
+            remains.Add($"a write-ahead log ({DatabaseFileName}-wal)");
+        }
+
+        if (databaseMissing && File.Exists(Path.Combine(directory, KdfHeader.FileName)))
+        {
+            remains.Add($"a passphrase header ({KdfHeader.FileName})");
+        }
+
+        if (remains.Count > 0)
+        {
+            throw new StorageException(
+                $"The store in '{directory}' has no database ({DatabaseFileName} is {(databaseMissing ? "missing" : "empty")}) but holds {string.Join(" and ", remains)}: "
+                + $"it is not created anew over them, which would make them unreadable. Restore {DatabaseFileName} from a backup, or move the folder aside to start a new store.");
         }
     }
 

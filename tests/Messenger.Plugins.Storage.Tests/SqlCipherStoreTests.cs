@@ -452,4 +452,80 @@ public sealed class SqlCipherStoreTests : IDisposable
         await Assert.ThrowsAsync<StorageIntegrityException>(() => reopened.Files.ExportAsync("f", destination));
         Assert.False(File.Exists(destination));
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task DatabaseMissingOrEmptied_WithChunkFiles_IsRefused_EvenWithAMistypedPassphrase_NothingChanged(bool delete)
+    {
+        await using (var store = SqlCipherStore.Open(folder.Path, StoreKey.FromPassphrase("correct horse", CheapArgon2)))
+        {
+            await StoreFileAsync(store, "big", RandomNumberGenerator.GetBytes(300 * 1024));
+        }
+
+        var database = Path.Combine(folder.Path, SqlCipherStore.DatabaseFileName);
+        if (delete)
+        {
+            File.Delete(database);
+        }
+        else
+        {
+            File.WriteAllBytes(database, []);
+        }
+
+        var before = Snapshot();
+        var error = Assert.Throws<StorageException>(() => SqlCipherStore.Open(folder.Path, StoreKey.FromPassphrase("correct hrose", CheapArgon2)));
+
+        Assert.Contains("encrypted chunk file", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Restore messenger.db from a backup", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, Snapshot());
+        Assert.True(File.Exists(SqlCipherFiles.ChunkFile(folder.Path, "big")));
+    }
+
+    [Fact]
+    public void DatabaseMissing_PassphraseHeaderLeft_IsRefused()
+    {
+        SqlCipherStore.Open(folder.Path, StoreKey.FromPassphrase("correct horse", CheapArgon2)).Dispose();
+        File.Delete(Path.Combine(folder.Path, SqlCipherStore.DatabaseFileName));
+
+        var error = Assert.Throws<StorageException>(() => SqlCipherStore.Open(folder.Path, StoreKey.FromPassphrase("typo", CheapArgon2)));
+
+        Assert.Contains("messenger.kdf", error.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(folder.Path, SqlCipherStore.DatabaseFileName)));
+    }
+
+    [Fact]
+    public async Task EmptyDatabaseFile_AndNothingElse_IsANewStore()
+    {
+        File.WriteAllBytes(Path.Combine(folder.Path, SqlCipherStore.DatabaseFileName), []);
+        await using var store = OpenRaw();
+        Assert.Equal(SqlCipherStore.CurrentSchemaVersion, store.SchemaVersion);
+    }
+
+    [Fact]
+    public async Task ChunkFileNoRowRefersTo_IsSetAside_NotDeleted()
+    {
+        var content = RandomNumberGenerator.GetBytes(300 * 1024);
+        await using (var store = OpenRaw())
+        {
+            await StoreFileAsync(store, "kept", content);
+        }
+
+        // As after restoring an older copy of the database: a chunk file whose row it does not have.
+        var stray = SqlCipherFiles.ChunkFile(folder.Path, "newer");
+        File.Copy(SqlCipherFiles.ChunkFile(folder.Path, "kept"), stray);
+        var log = new RecordingLogger();
+        await using (var store = SqlCipherStore.Open(folder.Path, StoreKey.FromRawKey(Stores.RawKey), log))
+        {
+            Assert.False(File.Exists(stray));
+            Assert.Equal(File.ReadAllBytes(SqlCipherFiles.ChunkFile(folder.Path, "kept")), File.ReadAllBytes(Path.Combine(folder.Path, SqlCipherStore.FilesFolderName, "orphaned", "newer.chunks")));
+            Assert.Contains(log.Lines, l => l.Message.Contains("Moved 1 chunk files", StringComparison.Ordinal));
+            Assert.Equal(content.Length, (await store.Files.GetInfoAsync("kept"))!.Length);
+        }
+    }
+
+    private SortedDictionary<string, string> Snapshot() =>
+        new(Directory.GetFiles(folder.Path, "*", SearchOption.AllDirectories)
+            .Where(f => !f.EndsWith(".lock", StringComparison.Ordinal))
+            .ToDictionary(f => Path.GetRelativePath(folder.Path, f), f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f)))), StringComparer.Ordinal);
 }
