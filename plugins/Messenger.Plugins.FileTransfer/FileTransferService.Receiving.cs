@@ -19,7 +19,7 @@ internal sealed partial class FileTransferService
             {
                 TransferId = offer.TransferId,
                 Direction = Direction.Incoming,
-                FileName = OfferedFileName.Sanitise(offer.FileName.Length <= OfferedFileName.MaxRawLength ? offer.FileName : ""),
+                FileName = OfferedFileName.Sanitise(offer.FileName is { Length: <= OfferedFileName.MaxRawLength } name ? name : ""), // nil from a hostile peer too
                 Size = Math.Max(0, offer.Size),
                 MediaType = MediaTypes.Default,
                 State = TransferState.Rejected,

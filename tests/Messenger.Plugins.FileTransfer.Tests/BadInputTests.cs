@@ -34,6 +34,8 @@ public sealed class BadInputTests
     [InlineData("chunk-zero", "chunk size")]
     [InlineData("chunk-over-frame", "chunk size")]
     [InlineData("name-too-long", "file name")]
+    [InlineData("name-nil", "file name")]
+    [InlineData("media-type-nil", "media type")]
     [InlineData("preview-too-large", "preview")]
     [InlineData("preview-dimensions", "dimensions")]
     [InlineData("caption-too-long", "caption")]
@@ -50,6 +52,8 @@ public sealed class BadInputTests
             case "chunk-zero": offer.ChunkSize = 0; break;
             case "chunk-over-frame": offer.ChunkSize = pair.SessionB.MaxFrameBodySize; break;
             case "name-too-long": offer.FileName = new string('a', 5000); break;
+            case "name-nil": offer.FileName = null!; break; // MessagePack nil, as a modified peer sends it
+            case "media-type-nil": offer.MediaType = null!; break;
             case "preview-too-large": offer.Preview = new PreviewFrame { Thumbnail = new byte[(64 * 1024) + 1], ThumbnailMediaType = "image/jpeg", Width = 10, Height = 10, SourceMediaType = "image/png" }; break;
             case "preview-dimensions": offer.Preview = new PreviewFrame { Thumbnail = [1], ThumbnailMediaType = "image/jpeg", Width = 0, Height = 10, SourceMediaType = "image/png" }; break;
             default: offer.Caption = new string('c', 5000); break;
