@@ -81,6 +81,12 @@ public sealed class PeerConnection : IAsyncDisposable
 
     public SessionDescription? RemoteDescription => _remote;
 
+    /// <summary>
+    /// Why the SCTP association was aborted, by this side or the peer (say, a message over our a=max-message-size),
+    /// or null while it runs or after a graceful close.
+    /// </summary>
+    public string? AbortReason => _channels?.AbortReason;
+
     /// <summary>The peer's a=max-message-size, 64 KiB when absent.</summary>
     public int RemoteMaxMessageSize => _remote?.EffectiveMaxMessageSize ?? SessionDescription.ImpliedMaxMessageSize;
 
@@ -318,7 +324,8 @@ public sealed class PeerConnection : IAsyncDisposable
         // Both descriptions fix the DTLS role, hence the stream id parity: channels can be created from now on;
         // SCTP queues their DCEP opens until the association is up (RFC 8832 §6).
         var role = DtlsRoleOf(_local, remote);
-        var association = new SctpAssociation(_options.Sctp);
+        // The association refuses (aborts on) a message over what our description promised to accept.
+        var association = new SctpAssociation(_options.Sctp with { MaxReceiveMessageSize = _options.MaxMessageSize });
         var channels = new DataChannelSet(association, _loop, role == DtlsRole.Client, remote.EffectiveMaxMessageSize, _options.Sctp.Streams);
         var mtu = _options.Sctp.Mtu;
         _loop.Post((core, _) => core.ConfigureSctp(association, channels, mtu));

@@ -72,6 +72,9 @@ public sealed class DataChannelConnection : IAsyncDisposable, IDataChannelLoop
     /// <summary>Completes when the association has ended, gracefully or not.</summary>
     public Task Closed => _set.Closed;
 
+    /// <summary>Why the association was aborted (by either side), or null.</summary>
+    public string? AbortReason => _set.AbortReason;
+
     /// <summary>Channels the peer opened, in the order their DATA_CHANNEL_OPEN arrived.</summary>
     public ChannelReader<SctpDataChannel> RemoteChannels => _set.RemoteChannels;
 

@@ -198,12 +198,16 @@ internal sealed class DataChannelSet
         }
     }
 
+    /// <summary>Why the association was aborted (by either side), or null while it runs or after a graceful end.</summary>
+    public string? AbortReason { get; private set; }
+
     /// <summary>Closes every channel and ends the set; <paramref name="abortReason"/> null for a graceful end.</summary>
     public void OnAssociationEnded(string? abortReason)
     {
         List<SctpDataChannel> all;
         lock (_gate)
         {
+            AbortReason ??= abortReason;
             all = [.. _channels.Values];
             _channels.Clear();
         }

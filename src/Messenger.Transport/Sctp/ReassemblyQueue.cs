@@ -7,7 +7,7 @@ namespace Messenger.Transport.Sctp;
 /// Turns received DATA chunks into user messages: joins fragments (B/E bits, consecutive TSNs per RFC 9260 §6.9)
 /// and releases ordered messages in SSN order per stream, unordered ones at once (§6.6).
 /// </summary>
-internal sealed class ReassemblyQueue(Action<ushort, uint, InboundMessage> deliver)
+internal sealed class ReassemblyQueue(Action<ushort, uint, InboundMessage> deliver, int maxMessageSize = 0)
 {
     private readonly Dictionary<uint, Fragment> _fragments = [];
     private readonly Dictionary<ushort, InboundStream> _streams = [];
@@ -38,21 +38,44 @@ internal sealed class ReassemblyQueue(Action<ushort, uint, InboundMessage> deliv
         string.Join(" ", _fragments.Select(f => $"frag tsn {f.Key} sid {f.Value.StreamId} ssn {f.Value.Ssn} flags {f.Value.Flags};")) +
         string.Join(" ", _streams.Select(s => $"stream {s.Key} next {s.Value.NextSsn} ready [{string.Join(",", s.Value.Ready.Keys)}];"));
 
-    /// <summary>Accepts one new (not duplicate) DATA chunk.</summary>
-    public void Add(uint tsn, byte flags, ushort streamId, ushort ssn, uint ppid, ReadOnlySpan<byte> payload)
+    /// <summary>
+    /// Accepts one new (not duplicate) DATA chunk. Returns false, keeping nothing of it, when it makes a message
+    /// larger than the largest we accept: the fragments of the message before it, counted back to its first fragment
+    /// as far as they are here (in order, as a message is sent, all of them), already hold that many bytes. Such a
+    /// message could never be delivered and would fill the receive window for good.
+    /// </summary>
+    public bool Add(uint tsn, byte flags, ushort streamId, ushort ssn, uint ppid, ReadOnlySpan<byte> payload)
     {
         var unordered = (flags & DataChunk.UnorderedFlag) != 0;
         if ((flags & (DataChunk.BeginFlag | DataChunk.EndFlag)) == (DataChunk.BeginFlag | DataChunk.EndFlag))
         {
+            if (maxMessageSize > 0 && payload.Length > maxMessageSize)
+            {
+                return false;
+            }
+
             Complete(streamId, ssn, ppid, unordered, InboundMessage.Copy(payload));
-            return;
+            return true;
+        }
+
+        // The bytes of this message so far: the fragment before it (when here and of the same message) knows its own.
+        var runBytes = (long)payload.Length;
+        if ((flags & DataChunk.BeginFlag) == 0 && _fragments.TryGetValue(tsn - 1, out var previous) && SameMessage(previous, streamId, ssn, unordered))
+        {
+            runBytes += previous.RunBytes;
+        }
+
+        if (maxMessageSize > 0 && runBytes > maxMessageSize)
+        {
+            return false;
         }
 
         var buffer = MessagePool.Shared.Rent(Math.Max(payload.Length, 1));
         payload.CopyTo(buffer);
-        _fragments[tsn] = new Fragment(streamId, ssn, ppid, flags, buffer, payload.Length);
+        _fragments[tsn] = new Fragment(streamId, ssn, ppid, flags, buffer, payload.Length, runBytes);
         BufferedBytes += payload.Length;
         TryAssemble(tsn, streamId, ssn, unordered);
+        return true;
     }
 
     private void TryAssemble(uint tsn, ushort streamId, ushort ssn, bool unordered)
@@ -240,7 +263,7 @@ internal sealed class ReassemblyQueue(Action<ushort, uint, InboundMessage> deliv
         return stream;
     }
 
-    private readonly record struct Fragment(ushort StreamId, ushort Ssn, uint Ppid, byte Flags, byte[] Buffer, int Length);
+    private readonly record struct Fragment(ushort StreamId, ushort Ssn, uint Ppid, byte Flags, byte[] Buffer, int Length, long RunBytes);
 
     private sealed class InboundStream
     {

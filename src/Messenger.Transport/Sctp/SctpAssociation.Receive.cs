@@ -106,7 +106,13 @@ public sealed partial class SctpAssociation
         var streamId = BinaryPrimitives.ReadUInt16BigEndian(value[4..]);
         var ssn = BinaryPrimitives.ReadUInt16BigEndian(value[6..]);
         var ppid = BinaryPrimitives.ReadUInt32BigEndian(value[8..]);
-        _reassembly.Add(tsn, flags, streamId, ssn, ppid, payload);
+        if (!_reassembly.Add(tsn, flags, streamId, ssn, ppid, payload))
+        {
+            // Never a silent wedge: a message we cannot take ends the association, and both sides are told why.
+            var reason = $"The peer sent a message larger than {_options.MaxReceiveMessageSize} bytes (our a=max-message-size) on stream {streamId}.";
+            _control.Enqueue((_peerTag, CauseListChunk.Abort(CauseListChunk.UserInitiatedAbort, reason)));
+            EnterClosed(SctpEventKind.Aborted, reason);
+        }
     }
 
     private void OnForwardTsn(ForwardTsnChunk forward)

@@ -69,7 +69,7 @@ public sealed partial class SctpAssociation
         _rto = options.RtoInitial;
         _localTag = NewTag();
         _localInitialTsn = options.InitialTsn ?? NewTag();
-        _reassembly = new ReassemblyQueue(OnMessageReassembled);
+        _reassembly = new ReassemblyQueue(OnMessageReassembled, _options.MaxReceiveMessageSize);
         ResetSendState();
     }
 

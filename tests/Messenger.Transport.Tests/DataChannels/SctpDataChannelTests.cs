@@ -164,6 +164,31 @@ public class SctpDataChannelTests
         Assert.Equal(0, pair.B.OpenChannelCount);
     }
 
+    [Theory]
+    [InlineData(300 * 1024)] // over our a=max-message-size (256 KiB)
+    [InlineData(6 * 1024 * 1024)] // over the receive window plus that: used to wedge the association for good
+    public async Task Receive_MessageOverOurMaxMessageSize_AbortsWithAReasonOnBothSides_NeverAWedge(int size)
+    {
+        // A peer that ignores our a=max-message-size (it believes we take 8 MiB).
+        await using var pair = new DataChannelPair(remoteMaxMessageSize: 8 * 1024 * 1024);
+        await pair.StartAsync();
+        var local = pair.A.CreateChannel("data");
+        var remote = await pair.B.AcceptChannelAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        await DataChannelPair.WaitForStateAsync(local, DataChannelState.Open);
+        local.Send(new byte[256 * 1024]); // exactly the limit: delivered
+        local.Send(new byte[size]);
+
+        await using var received = remote.ReceiveAllAsync().GetAsyncEnumerator();
+        Assert.True(await received.MoveNextAsync());
+        Assert.Equal(256 * 1024, received.Current.Data.Length);
+        await Task.WhenAll(pair.A.Closed, pair.B.Closed).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.False(await received.MoveNextAsync());
+        Assert.Contains("larger than 262144 bytes", pair.B.AbortReason, StringComparison.Ordinal);
+        Assert.Contains("The peer aborted", pair.A.AbortReason, StringComparison.Ordinal);
+        Assert.Contains("larger than 262144 bytes", pair.A.AbortReason, StringComparison.Ordinal);
+        Assert.Equal(DataChannelState.Closed, local.State);
+    }
+
     [Fact]
     public async Task Send_TooLargeOrBeforeOpen_Throws()
     {

@@ -123,7 +123,7 @@ public class AssociationRobustnessTests
     }
 
     [Fact]
-    public void HandlePacket_PeerSendsEndlessMessageIgnoringWindow_MemoryStaysBounded()
+    public void HandlePacket_PeerSendsEndlessMessageIgnoringWindow_AbortsOnceItPassesTheMaxMessageSize_MemoryStaysBounded()
     {
         var options = new SctpAssociationOptions { ReceiveWindow = 64 * 1024, MaxReceiveMessageSize = 16 * 1024, RandomSeed = 3 };
         var net = AssociationTransferTests.Connected(603, LinkConditions.Lossless, options);
@@ -137,7 +137,9 @@ public class AssociationRobustnessTests
             b.HandlePacket(new SctpPacket { SourcePort = 5000, DestinationPort = 5000, VerificationTag = b.LocalTag, Chunks = { chunk } }.Serialize(), net.Now);
         }
 
-        // 1000-byte fragments: at most (64 KiB + 16 KiB) / 1000 = 81 held, and the window itself (66) is filled.
-        Assert.InRange(b.PendingReassemblyFragments, 66, 81);
+        // 1000-byte fragments: the 17th would make the message larger than 16 KiB, so the association ends there
+        // (it used to hold the window full, 66 to 81 fragments, and take nothing more: a wedge).
+        Assert.Equal(SctpAssociationState.Closed, b.State);
+        Assert.InRange(b.PendingReassemblyFragments, 0, 16);
     }
 }
