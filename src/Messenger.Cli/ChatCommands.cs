@@ -208,6 +208,10 @@ internal static class ChatCommands
             }
         }
 
+        /// <summary>The profile record that marks a pairing code as used (a hash: the code itself is not kept).</summary>
+        private static string UsedCodeKey(PairingCode code) =>
+            "pairing-used/" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(code.Text)))[..32];
+
         public IPAddress Bind(ParseResult parse) =>
             IPAddress.TryParse(parse.GetValue(_bind), out var address) ? address : throw new CliException($"--bind: '{parse.GetValue(_bind)}' is not an IP address.");
 
@@ -239,16 +243,34 @@ internal static class ChatCommands
                 output.Line("[yellow]The store plugin keeps no profile records: this run has a new identity, and peers are not pinned.[/]");
             }
 
+            if (code is not null && records is not null && await records.GetRecordAsync(UsedCodeKey(code), cancellationToken) is not null)
+            {
+                throw new CliException($"The pairing code {code} was used before, and a code is good for one attempt: ask for a new one (--new-code on the other side).");
+            }
+
             await using var link = await connect(output, identity.Certificate, cancellationToken);
 
             // The peer id keys the history and every transfer (which resumes only with the same id): the identity the
             // peer proved in the DTLS handshake, never a typed label another person could also be given.
-            var remote = link.Connection.RemoteDescription!.Fingerprint;
+            // The certificate's SHA-256 as the handshake proved it (the SDP may have named it by another hash).
+            var remote = link.Connection.RemoteCertificateFingerprint ?? throw new PeerLinkException("The connection opened without a checked peer certificate.");
             if (code is not null)
             {
-                // Before anything else crosses the channel: the code must prove both fingerprints.
+                // Before anything else crosses the channel: the code must prove both fingerprints. A code is good for
+                // one attempt: whoever sits in the middle gets one guess per code, so a used one is never taken again.
                 output.Line("[grey]Checking the pairing code…[/]");
-                await PairingHandshake.RunAsync(link.Channel, code, link.IsOfferer, identity.Certificate.Fingerprint, remote, PairingHandshake.DefaultTimeout, TimeProvider.System, cancellationToken);
+                try
+                {
+                    await PairingHandshake.RunAsync(link.Channel, code, link.IsOfferer, identity.Certificate.Fingerprint, remote, PairingHandshake.DefaultTimeout, TimeProvider.System, cancellationToken);
+                }
+                finally
+                {
+                    if (records is not null)
+                    {
+                        await records.SetRecordAsync(UsedCodeKey(code), System.Text.Encoding.UTF8.GetBytes(TimeProvider.System.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture)), CancellationToken.None);
+                    }
+                }
+
                 output.Paired = true;
             }
 

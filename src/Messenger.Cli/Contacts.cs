@@ -40,18 +40,27 @@ internal sealed class ContactBook(IProfileStore store)
     public const string Prefix = "contact/";
     public const int MaxContacts = 10_000;
 
-    public async Task<IReadOnlyList<Contact>> ListAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<Contact>> ListAsync(CancellationToken cancellationToken) => (await ReadAllAsync(cancellationToken)).Contacts;
+
+    /// <summary>Every contact, and the peer ids of records that do not parse (kept as they are, never overwritten).</summary>
+    public async Task<(IReadOnlyList<Contact> Contacts, IReadOnlyList<string> Damaged)> ReadAllAsync(CancellationToken cancellationToken)
     {
         var contacts = new List<Contact>();
+        var damaged = new List<string>();
         await foreach (var (key, value) in store.ListRecordsAsync(Prefix, cancellationToken))
         {
-            if (Parse(key[Prefix.Length..], value) is { } contact)
+            var peerId = key[Prefix.Length..];
+            if (Parse(peerId, value) is { } contact)
             {
                 contacts.Add(contact);
             }
+            else
+            {
+                damaged.Add(peerId);
+            }
         }
 
-        return contacts;
+        return (contacts, damaged);
     }
 
     public async Task<Contact?> FindByNameAsync(string name, CancellationToken cancellationToken) =>
@@ -87,7 +96,16 @@ internal sealed class ContactBook(IProfileStore store)
     /// <exception cref="IdentityMismatchException">The name is pinned to another identity, or this identity to another name that was asked for, without <paramref name="repin"/>.</exception>
     public async Task<(Contact Contact, ContactMatch Match)> ResolveAsync(string? named, string peerId, bool repin, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var contacts = await ListAsync(cancellationToken);
+        var (contacts, damaged) = await ReadAllAsync(cancellationToken);
+
+        // A damaged record could be this peer's pin, or the pin of the name asked for: never decided over it.
+        if (damaged.Contains(peerId) || (named is not null && damaged.Count > 0))
+        {
+            throw new StorageException(
+                $"The contact record of {Describe(damaged.Contains(peerId) ? peerId : damaged[0])} is damaged, so it cannot tell whether this peer is who it claims; it was left untouched. "
+                + "Restore the store from a backup, or remove the record with: messenger contacts forget " + (damaged.Contains(peerId) ? peerId : damaged[0]));
+        }
+
         var byPeer = contacts.FirstOrDefault(c => c.PeerId == peerId);
         var byName = named is null ? null : contacts.FirstOrDefault(c => string.Equals(c.Name, named, StringComparison.OrdinalIgnoreCase));
         if (byPeer is not null && (named is null || byName == byPeer))
@@ -115,15 +133,11 @@ internal sealed class ContactBook(IProfileStore store)
 
         if (byName is not null)
         {
-            // --repin: the name moves to this identity; its old identity's history stays in the store under its id.
-            await ForgetAsync(byName, cancellationToken);
-            if (byPeer is not null)
-            {
-                await ForgetAsync(byPeer, cancellationToken);
-            }
-
+            // --repin: the name moves to this identity (saved first, so a crash leaves a pin, never none; it replaces
+            // any other name this identity had); the old identity's history stays in the store under its id.
             var repinned = new Contact(byName.Name, peerId, now, now);
             await SaveAsync(repinned, cancellationToken);
+            await ForgetAsync(byName, cancellationToken);
             return (repinned, ContactMatch.Repinned);
         }
 
@@ -156,7 +170,7 @@ internal sealed class ContactBook(IProfileStore store)
 
     private static Contact? Parse(string peerId, byte[] value)
     {
-        // A damaged record is skipped (and kept): it never stops a connection or another contact.
+        // A damaged record is reported (ReadAllAsync) and kept as it is.
         try
         {
             var json = JsonNode.Parse(value) as JsonObject;

@@ -55,7 +55,13 @@ internal static class ContactsCommand
             var (book, host) = Open(parse, pluginsOption, profileOptions);
             using (host)
             {
-                var contacts = (await book.ListAsync(cancellationToken)).OrderBy(c => c.Name, StringComparer.OrdinalIgnoreCase).ToList();
+                var (all, damaged) = await book.ReadAllAsync(cancellationToken);
+                var contacts = all.OrderBy(c => c.Name, StringComparer.OrdinalIgnoreCase).ToList();
+                foreach (var id in damaged)
+                {
+                    Console.Error.WriteLine($"messenger: the contact record of {id} is damaged (left as it is; 'messenger contacts forget {id}' removes it).");
+                }
+
                 if (parse.GetValue(jsonOption))
                 {
                     foreach (var c in contacts)
@@ -114,7 +120,17 @@ internal static class ContactsCommand
             var (book, host) = Open(parse, pluginsOption, profileOptions);
             using (host)
             {
-                var contact = await FindAsync(book, parse.GetValue(forgetName)!, cancellationToken);
+                var name = parse.GetValue(forgetName)!;
+                var (contacts, damaged) = await book.ReadAllAsync(cancellationToken);
+                if (damaged.Contains(name) && contacts.All(c => c.PeerId != name))
+                {
+                    // A damaged record is named by its peer id (as messenger contacts lists it).
+                    await book.ForgetAsync(new Contact(name, name, default, null), cancellationToken);
+                    AnsiConsole.MarkupLine($"Removed the damaged contact record {Markup.Escape(name)}.");
+                    return ExitCodes.Ok;
+                }
+
+                var contact = await FindAsync(book, name, cancellationToken);
                 await book.ForgetAsync(contact, cancellationToken);
                 AnsiConsole.MarkupLine($"Forgot {Markup.Escape(contact.Name)} (safety code {contact.SafetyCode ?? Markup.Escape(contact.PeerId)}).");
             }

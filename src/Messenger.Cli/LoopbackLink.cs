@@ -37,10 +37,10 @@ internal sealed class LoopbackLink : IAsyncDisposable
     public string Fingerprints => $"Alice {_alice.LocalDescription?.Fingerprint}, Bob {_bob.LocalDescription?.Fingerprint}";
 
     /// <summary>Alice's peer id as Bob knows her: her certificate's fingerprint, which the handshake checked.</summary>
-    public string AliceId => ProfileIdentity.PeerIdOf(_bob.RemoteDescription!.Fingerprint);
+    public string AliceId => ProfileIdentity.PeerIdOf(_bob.RemoteCertificateFingerprint!);
 
     /// <summary>Bob's peer id as Alice knows him.</summary>
-    public string BobId => ProfileIdentity.PeerIdOf(_alice.RemoteDescription!.Fingerprint);
+    public string BobId => ProfileIdentity.PeerIdOf(_alice.RemoteCertificateFingerprint!);
 
     public static async Task<LoopbackLink> ConnectAsync(CancellationToken cancellationToken)
     {

@@ -82,6 +82,12 @@ public sealed class PeerConnection : IAsyncDisposable
     public SessionDescription? RemoteDescription => _remote;
 
     /// <summary>
+    /// The SHA-256 fingerprint of the certificate the peer proved in the DTLS handshake (whatever hash its SDP
+    /// fingerprint used): its stable identity. Null before the handshake.
+    /// </summary>
+    public DtlsFingerprint? RemoteCertificateFingerprint { get; private set; }
+
+    /// <summary>
     /// Why the SCTP association was aborted, by this side or the peer (say, a message over our a=max-message-size),
     /// or null while it runs or after a graceful close.
     /// </summary>
@@ -450,6 +456,7 @@ public sealed class PeerConnection : IAsyncDisposable
                 RemoteFingerprint = remote.Fingerprint,
                 HandshakeTimeout = _options.DtlsHandshakeTimeout,
             }, _stop.Token).ConfigureAwait(false);
+            RemoteCertificateFingerprint = handshake.RemoteCertificateSha256;
             _loop.Post((core, now) => core.CompleteHandshake(handshake, now));
             await channels.Connected.WaitAsync(_options.DtlsHandshakeTimeout, _options.Ice.TimeProvider, _stop.Token).ConfigureAwait(false);
             SetState(PeerConnectionState.Connected);

@@ -9,7 +9,7 @@ internal sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStor
     public ValueTask<byte[]?> GetRecordAsync(string key, CancellationToken cancellationToken = default)
     {
         CheckKey(key);
-        return database.RunAsync(c => c.Scalar("SELECT value FROM profile_records WHERE record_key = $key", ("$key", key)) as byte[], cancellationToken);
+        return database.RunAsync(c => AsBytes(key, c.Scalar("SELECT value FROM profile_records WHERE record_key = $key", ("$key", key))), cancellationToken);
     }
 
     public async ValueTask SetRecordAsync(string key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken = default)
@@ -53,7 +53,7 @@ internal sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStor
                         break;
                     }
 
-                    list.Add(new(key, (byte[])reader.GetValue(1)));
+                    list.Add(new(key, AsBytes(key, reader.GetValue(1))!));
                 }
 
                 return list;
@@ -64,6 +64,14 @@ internal sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStor
             yield return record;
         }
     }
+
+    /// <summary>A value that is not a BLOB was not written here: an error, never read as "absent" (which could replace it).</summary>
+    private static byte[]? AsBytes(string key, object? value) => value switch
+    {
+        null or DBNull => null,
+        byte[] bytes => bytes,
+        _ => throw new StorageException($"The profile record '{key}' holds a {value.GetType().Name}, not bytes: the store was changed outside Messenger. It was left as it is."),
+    };
 
     private static void CheckKey(string key)
     {

@@ -13,6 +13,9 @@ internal sealed class FingerprintCheck(DtlsFingerprint expected)
 
     public DtlsFingerprint? Actual { get; private set; }
 
+    /// <summary>The SHA-256 fingerprint of the certificate that passed the check (whatever algorithm the SDP used).</summary>
+    public DtlsFingerprint? Verified { get; private set; }
+
     /// <summary>RFC 8827 §6.5: the peer's end-entity certificate must hash to the SDP fingerprint.</summary>
     public void Verify(Certificate? certificate)
     {
@@ -29,6 +32,8 @@ internal sealed class FingerprintCheck(DtlsFingerprint expected)
             Actual = DtlsFingerprint.Sha256(der);
             throw new TlsFatalAlert(AlertDescription.bad_certificate, "Certificate fingerprint mismatch.");
         }
+
+        Verified = DtlsFingerprint.Sha256(der);
     }
 }
 

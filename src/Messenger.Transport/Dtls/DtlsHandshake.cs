@@ -24,6 +24,9 @@ public sealed class DtlsHandshakeResult : IDisposable
     /// <summary>The record keys and the next epoch-1 sequence number to write.</summary>
     public DtlsRecordKeys Keys { get; }
 
+    /// <summary>The SHA-256 fingerprint of the certificate the peer proved (the one its SDP fingerprint named).</summary>
+    public DtlsFingerprint RemoteCertificateSha256 { get; init; } = null!;
+
     /// <summary>The negotiated suite, e.g. "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256".</summary>
     public string CipherSuiteName => WebRtcDtls.Name(Keys.CipherSuite);
 
@@ -106,7 +109,10 @@ public static class DtlsHandshake
             keys = (keys ?? throw new DtlsException("The DTLS handshake ended without record keys.")) with { NextWriteSequence = adapter.NextEpochOneSequence };
             var flight = options.Role == DtlsRole.Server ? adapter.CurrentFlight : [];
             adapter.StopCapturing();
-            return new DtlsHandshakeResult(keys, srtpProfile, crypto.EcdheGroup, Stopwatch.GetElapsedTime(started), flight, dtls, crypto);
+            return new DtlsHandshakeResult(keys, srtpProfile, crypto.EcdheGroup, Stopwatch.GetElapsedTime(started), flight, dtls, crypto)
+            {
+                RemoteCertificateSha256 = check.Verified ?? throw new DtlsException("The DTLS handshake ended without checking the peer's certificate."),
+            };
         }
         catch (Exception e) when (e is TlsException or IOException)
         {

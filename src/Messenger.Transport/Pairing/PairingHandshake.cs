@@ -37,7 +37,7 @@ public sealed class PairingFailedException : Exception
 /// each side sees them. A relay that put its own certificates in the descriptions terminates DTLS with each peer, so
 /// the two peers hash different fingerprints and the confirmation fails on both sides; without the code, an
 /// attacker gets one guess per attempt. Messages are binary: "MP", the round (1-3), the field count, then each field
-/// as a 16-bit length and an unsigned big-endian integer.
+/// as a 16-bit length and a signed (two's complement) big-endian integer.
 /// </summary>
 public static class PairingHandshake
 {
@@ -94,7 +94,7 @@ public static class PairingHandshake
         }
         catch (CryptoException ex)
         {
-            throw new PairingFailedException(Failed + " (or someone between the peers changed the connection)", ex);
+            throw new PairingFailedException(Failed + " (or someone between the peers changed the connection); make a new code to try again", ex);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -104,6 +104,7 @@ public static class PairingHandshake
         {
             throw new PairingFailedException($"{Failed}: the peer closed the connection during pairing", ex);
         }
+
     }
 
     /// <summary>The J-PAKE password: SHA-256 over the code and both fingerprints, as hex characters.</summary>
@@ -130,7 +131,15 @@ public static class PairingHandshake
             at += 2 + part.Length;
         }
 
-        channel.Send(message);
+        try
+        {
+            channel.Send(message);
+        }
+        catch (ArgumentException ex)
+        {
+            // Larger than the peer's a=max-message-size: pairing needs messages of about 1.6 KB.
+            throw new PairingFailedException($"{Failed}: the peer accepts messages too small for pairing ({ex.Message})", ex);
+        }
     }
 
     private static async Task<BigInteger[]> NextAsync(IAsyncEnumerator<DataChannelMessage> incoming, byte round)

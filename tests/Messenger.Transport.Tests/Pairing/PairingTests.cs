@@ -114,6 +114,18 @@ public sealed class PairingHandshakeTests
         await Assert.ThrowsAsync<PairingFailedException>(() => running);
     }
 
+    [Fact]
+    public async Task PeerWithATinyMaxMessageSize_FailsAsAPairing_NotAnArgumentException()
+    {
+        await using var pair = new Messenger.Transport.Tests.DataChannels.DataChannelPair(remoteMaxMessageSize: 1000);
+        await pair.StartAsync();
+        var local = pair.A.CreateChannel("messenger");
+        await Messenger.Transport.Tests.DataChannels.DataChannelPair.WaitForStateAsync(local, Messenger.Contracts.Channels.DataChannelState.Open);
+
+        var error = await Assert.ThrowsAsync<PairingFailedException>(() => Run(local, PairingCode.Generate(), isOfferer: true, Alice, Bob));
+        Assert.Contains("too small for pairing", error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(new byte[] { (byte)'M', (byte)'P', 1, 6 })] // six fields announced, none there
     [InlineData(new byte[] { (byte)'M', (byte)'P', 2, 3, 0, 1, 5, 0, 1, 5, 0, 1, 5 })] // step 2 where step 1 is due
