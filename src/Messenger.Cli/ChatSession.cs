@@ -98,7 +98,7 @@ internal sealed class ChatSession
             {
                 reason = _link.Connection.ConnectionState == PeerConnectionState.Failed
                     ? $"the connection failed: {_link.Connection.Error?.Message ?? "no reason given"}"
-                    : _link.Connection.AbortReason is { } aborted ? $"the connection was aborted: {aborted}" : $"{_output.Peer} left";
+                    : _link.Connection.AbortReason is { } aborted ? $"the connection was aborted: {aborted.TrimEnd('.')}" : $"{_output.Peer} left";
             }
         }
         finally

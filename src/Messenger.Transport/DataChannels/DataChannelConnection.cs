@@ -299,6 +299,7 @@ public sealed class DataChannelConnection : IAsyncDisposable, IDataChannelLoop
 
     private void OnEnded(string? abortReason)
     {
+        _set.RecordAbort(abortReason);
         _set.OnAssociationEnded(abortReason);
         _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _scheduled = TimeSpan.MaxValue;

@@ -191,6 +191,11 @@ internal sealed class DataChannelSet
 
                 break;
             case SctpEventKind.Closed or SctpEventKind.Aborted:
+                if (e.Kind == SctpEventKind.Aborted)
+                {
+                    RecordAbort(e.Reason);
+                }
+
                 OnAssociationEnded(e.Kind == SctpEventKind.Aborted ? e.Reason : null);
                 break;
             default:
@@ -198,8 +203,11 @@ internal sealed class DataChannelSet
         }
     }
 
-    /// <summary>Why the association was aborted (by either side), or null while it runs or after a graceful end.</summary>
+    /// <summary>Why the SCTP association was aborted (an ABORT, sent or received), or null while it runs or after another end.</summary>
     public string? AbortReason { get; private set; }
+
+    /// <summary>Notes an SCTP abort, by either side (not the path or DTLS going away); the first reason stays.</summary>
+    public void RecordAbort(string? reason) => AbortReason ??= reason;
 
     /// <summary>Closes every channel and ends the set; <paramref name="abortReason"/> null for a graceful end.</summary>
     public void OnAssociationEnded(string? abortReason)
@@ -207,7 +215,7 @@ internal sealed class DataChannelSet
         List<SctpDataChannel> all;
         lock (_gate)
         {
-            AbortReason ??= abortReason;
+
             all = [.. _channels.Values];
             _channels.Clear();
         }

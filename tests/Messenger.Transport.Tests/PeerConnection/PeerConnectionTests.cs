@@ -62,6 +62,32 @@ public class PeerConnectionTests(ITestOutputHelper output)
         return (a, b, local, await remote.Task.WaitAsync(Wait));
     }
 
+    [Fact]
+    public async Task PeerIgnoresOurMaxMessageSize_ConnectionAbortsWithTheReasonOnBothSides()
+    {
+        // Alice is made to believe Bob takes 8 MiB; Bob's description says 256 KiB.
+        var (a, b) = Negotiate(tamperAnswer: t => t.Replace("a=max-message-size:262144", "a=max-message-size:8388608", StringComparison.Ordinal));
+        await using var _ = a;
+        await using var __ = b;
+        var remote = new TaskCompletionSource<IDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
+        b.DataChannel += (_, channel) => remote.TrySetResult(channel);
+        await Task.WhenAll(a.Connected, b.Connected).WaitAsync(Wait);
+        var local = a.CreateDataChannel("chat");
+        await DataChannelPair.WaitForStateAsync(local, DataChannelState.Open);
+        var bobs = await remote.Task.WaitAsync(Wait);
+
+        local.Send(new byte[6 * 1024 * 1024]);
+        await foreach (var m in bobs.ReceiveAllAsync().WithCancellation(new CancellationTokenSource(Wait).Token))
+        {
+            Assert.Fail($"a message of {m.Data.Length} bytes was delivered");
+        }
+
+        await DataChannelPair.WaitForStateAsync(local, DataChannelState.Closed);
+        Assert.Contains("larger than 262144 bytes", b.AbortReason, StringComparison.Ordinal);
+        Assert.Contains("The peer aborted", a.AbortReason, StringComparison.Ordinal);
+        Assert.Equal(b.RemoteCertificateFingerprint, a.LocalDescription!.Fingerprint);
+    }
+
     private static async Task<List<DataChannelMessage>> ReceiveAsync(IDataChannel channel, int count)
     {
         var received = new List<DataChannelMessage>();
