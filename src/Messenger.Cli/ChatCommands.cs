@@ -236,6 +236,7 @@ internal static class ChatCommands
                     new JsonObject { ["code"] = code.Text },
                     $"Your pairing code: [bold]{code.Text}[/] (give it to the other person; they add [bold]--code {code.Text}[/]). It is good for this connection only.");
             }
+
             var records = host.Services.GetServices<IProfileStore>().LastOrDefault();
             var identity = await ProfileIdentity.LoadOrCreateAsync(records, TimeProvider.System, cancellationToken);
             if (!identity.IsKept)
@@ -250,9 +251,9 @@ internal static class ChatCommands
 
             await using var link = await connect(output, identity.Certificate, cancellationToken);
 
-            // The peer id keys the history and every transfer (which resumes only with the same id): the identity the
-            // peer proved in the DTLS handshake, never a typed label another person could also be given.
-            // The certificate's SHA-256 as the handshake proved it (the SDP may have named it by another hash).
+            // The peer id keys the history and every transfer (which resumes only with the same id): the SHA-256 of the
+            // certificate the peer proved in the DTLS handshake (whatever hash its SDP used), never a typed label
+            // another person could also be given.
             var remote = link.Connection.RemoteCertificateFingerprint ?? throw new PeerLinkException("The connection opened without a checked peer certificate.");
             if (code is not null)
             {
