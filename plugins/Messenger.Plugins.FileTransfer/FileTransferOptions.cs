@@ -39,6 +39,12 @@ public sealed class FileTransferOptions
     public long MaxIncomingFileBytes { get; set; } = 1L << 40;
 
     /// <summary>
+    /// The most unfinished incoming transfers (offered, running or paused) one peer may have here; an offer past it is
+    /// rejected with the reason. Bounds what a peer's flood of offers costs in memory and in the store.
+    /// </summary>
+    public int MaxOpenIncomingTransfers { get; set; } = 64;
+
+    /// <summary>
     /// How often a receiver asks the sender to resend from a missing chunk before failing the transfer. A real data
     /// channel never loses frames; a lossy test link does.
     /// </summary>

@@ -14,7 +14,7 @@ internal sealed partial class FileTransferService
     {
         if (ValidateOffer(session, offer) is { } problem)
         {
-            LogOfferRefused(offer.TransferId, problem);
+            LogRefusedOffer(offer.TransferId, problem);
             var refused = new TransferInfo
             {
                 TransferId = offer.TransferId,
@@ -36,7 +36,7 @@ internal sealed partial class FileTransferService
             if (!known.BelongsTo(session))
             {
                 // Another peer's transfer (or one recorded without its peer): never resumed into from this session.
-                LogOfferRefused(offer.TransferId, "the id names a transfer that does not belong to this peer");
+                LogRefusedOffer(offer.TransferId, "the id names a transfer that does not belong to this peer");
                 await TrySendAsync(session, TransferFrameKinds.Reject, ControlFrameCodec.Write(new RejectFrame { TransferId = offer.TransferId, Reason = "this transfer cannot be resumed here; send the file again" })).ConfigureAwait(false);
                 return;
             }
@@ -88,7 +88,7 @@ internal sealed partial class FileTransferService
         if (known.Direction != Direction.Incoming || known.Size != offer.Size || known.ChunkSize != offer.ChunkSize
             || (known.Sha256.Length != 0 && offer.Sha256 is { Length: > 0 } sha && !known.Sha256.AsSpan().SequenceEqual(sha)))
         {
-            LogOfferRefused(offer.TransferId, "conflicts with an earlier offer of that id");
+            LogRefusedOffer(offer.TransferId, "conflicts with an earlier offer of that id");
             await TrySendAsync(session, TransferFrameKinds.Reject, ControlFrameCodec.Write(new RejectFrame { TransferId = offer.TransferId, Reason = "invalid offer: the transfer id is already used for a different file" })).ConfigureAwait(false);
             return;
         }
@@ -117,6 +117,10 @@ internal sealed partial class FileTransferService
         }
     }
 
+    /// <summary>Unfinished incoming transfers of this peer, other than <paramref name="except"/> (a resumed offer is no new one).</summary>
+    private int OpenIncoming(IPeerSession session, string except) =>
+        _transfers.Values.Count(t => t.Direction == Direction.Incoming && !t.IsFinal && t.BelongsTo(session) && !string.Equals(t.Id, except, StringComparison.Ordinal));
+
     private string? ValidateOffer(IPeerSession session, OfferFrame offer)
     {
         var maxChunk = session.MaxFrameBodySize - ChunkFrame.Overhead;
@@ -134,6 +138,8 @@ internal sealed partial class FileTransferService
             _ when offer.Preview is { } p && p.Thumbnail.Length > _options.MaxPreviewBytes => $"the preview is {offer.Preview.Thumbnail.Length} bytes; at most {_options.MaxPreviewBytes} are accepted",
             _ when offer.Preview is { } p && (p.Width is < 1 or > 4096 || p.Height is < 1 or > 4096) => "the preview's dimensions are outside 1..4096",
             _ when offer.Preview is { } p && (p.ThumbnailMediaType is null or { Length: > MaxMediaTypeLength } || p.SourceMediaType is null or { Length: > MaxMediaTypeLength }) => "the preview's media types are missing or too long",
+            _ when OpenIncoming(session, offer.TransferId) >= _options.MaxOpenIncomingTransfers =>
+                $"this peer already has {_options.MaxOpenIncomingTransfers} unfinished incoming transfers here; finish or cancel some first",
             _ => null,
         };
     }

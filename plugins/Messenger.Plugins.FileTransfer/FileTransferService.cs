@@ -28,6 +28,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
 
     private readonly FileTransferOptions _options;
     private readonly TimeProvider _time;
+    private readonly Messenger.Shared.Logging.LogBudget _offerLogBudget;
     private readonly ILogger<FileTransferService> _logger;
     private readonly IReadOnlyList<IPreviewGenerator> _previews;
     private readonly IFileSource _source;
@@ -50,6 +51,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
     {
         _options = options;
         _time = time;
+        _offerLogBudget = new Messenger.Shared.Logging.LogBudget(time);
         _logger = logger;
         _previews = previews.ToArray();
         _source = source;
@@ -729,6 +731,23 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         // The container disposes synchronously when the host does; the async path does the same work.
         DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
+
+    /// <summary>Logs a refused offer within the budget: a peer flooding offers cannot flood the log (each is still rejected).</summary>
+    private void LogRefusedOffer(string transferId, string problem)
+    {
+        if (_offerLogBudget.TryTake(out var leftOut))
+        {
+            if (leftOut > 0)
+            {
+                LogOffersNotLogged(leftOut);
+            }
+
+            LogOfferRefused(transferId, problem);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused {Count} more offers without logging each (at most 10 lines per 10 s)")]
+    private partial void LogOffersNotLogged(long count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused offer {TransferId}: {Problem}")]
     private partial void LogOfferRefused(string transferId, string problem);

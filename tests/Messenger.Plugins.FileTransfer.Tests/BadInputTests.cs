@@ -27,6 +27,30 @@ public sealed class BadInputTests
         Assert.Equal(Content, await File.ReadAllBytesAsync(found[0]));
     }
 
+    [Fact]
+    public async Task Offers_PastTheOpenTransferLimit_AreRejectedWithTheReason_TheOthersGoOn()
+    {
+        var peer = await RawPeer.StartAsync(o => o.MaxOpenIncomingTransfers = 3);
+        await using var pair = peer.Pair;
+        for (var i = 0; i < 3; i++)
+        {
+            await peer.SendAsync(TransferFrameKinds.Offer, RawPeer.Offer(Content, id: $"t{i}"));
+            Assert.Equal($"t{i}", (await peer.ExpectAsync<AcceptFrame>(TransferFrameKinds.Accept)).TransferId);
+        }
+
+        await peer.SendAsync(TransferFrameKinds.Offer, RawPeer.Offer(Content, id: "t3"));
+        var reject = await peer.ExpectAsync<RejectFrame>(TransferFrameKinds.Reject);
+        Assert.Equal("t3", reject.TransferId);
+        Assert.Contains("already has 3 unfinished incoming transfers", reject.Reason, StringComparison.Ordinal);
+
+        // Finishing one makes room again.
+        await peer.SendAllAsync("t0", Content);
+        Assert.True((await peer.ExpectAsync<VerifyFrame>(TransferFrameKinds.Verify)).Verified);
+        await pair.EventsB.WaitForEndAsync("t0");
+        await peer.SendAsync(TransferFrameKinds.Offer, RawPeer.Offer(Content, id: "t4"));
+        Assert.Equal("t4", (await peer.ExpectAsync<AcceptFrame>(TransferFrameKinds.Accept)).TransferId);
+    }
+
     [Theory]
     [InlineData("negative-size", "negative")]
     [InlineData("too-large", "accepts at most")]

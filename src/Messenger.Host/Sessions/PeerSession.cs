@@ -21,6 +21,7 @@ namespace Messenger.Host.Sessions;
 /// </remarks>
 public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
 {
+    private readonly Messenger.Shared.Logging.LogBudget _logBudget = new(TimeProvider.System);
     private readonly IDataChannel _channel;
     private readonly FrameRouter _router;
     private readonly IReadOnlyList<IPeerSessionObserver> _observers;
@@ -266,7 +267,17 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
             Statistics.OnMalformed();
         }
 
-        LogFrameDropped(reason, message);
+        // Counted always (Statistics); logged within a budget, so a peer sending garbage cannot flood the log.
+        if (_logBudget.TryTake(out var leftOut))
+        {
+            if (leftOut > 0)
+            {
+                LogFramesNotLogged(leftOut);
+            }
+
+            LogFrameDropped(reason, message);
+        }
+
         FrameRejected?.Invoke(this, new FrameRejection(reason, kind, message));
     }
 
@@ -304,6 +315,9 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
             throw new ArgumentException($"A frame body must be exactly one MessagePack object: {error}.", nameof(body));
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped {Count} more received frames without logging each (at most 10 lines per 10 s per session; Statistics counts them all)")]
+    private partial void LogFramesNotLogged(long count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped a received frame ({Reason}): {Detail}")]
     private partial void LogFrameDropped(FrameRejectionReason reason, string detail);
