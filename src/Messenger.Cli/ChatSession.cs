@@ -186,7 +186,17 @@ internal sealed class ChatSession
                 await OnTransferAsync(arguments[0], "reject", Direction.Incoming, (files, id) => files.RejectAsync(id, arguments.Length > 1 ? string.Join(' ', arguments[1..]) : null, cancellationToken));
                 break;
             case "/cancel" when arguments.Length == 1:
-                await OnTransferAsync(arguments[0], "cancel", null, (files, id) => files.CancelAsync(id, cancellationToken));
+                await OnTransferAsync(arguments[0], "cancel", null, (files, id) =>
+                {
+                    // A finished transfer has nothing to cancel: say so rather than stay silent.
+                    if (files.GetTransfers().FirstOrDefault(t => t.TransferId == id) is { State: TransferState.Completed or TransferState.Failed or TransferState.Cancelled or TransferState.Rejected } done)
+                    {
+                        _output.Error($"/cancel: {id} is already {done.State.ToString().ToLowerInvariant()}; there is nothing to cancel.");
+                        return ValueTask.CompletedTask;
+                    }
+
+                    return files.CancelAsync(id, cancellationToken);
+                });
                 break;
             case "/resend" when arguments.Length == 1:
                 await OnTransferAsync(arguments[0], "resend", Direction.Outgoing, async (files, id) => await files.ResendAsync(id, cancellationToken));
@@ -235,6 +245,12 @@ internal sealed class ChatSession
         }
 
         var full = Path.GetFullPath(path.StartsWith("~/", StringComparison.Ordinal) ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), path[2..]) : path);
+        if (Directory.Exists(full))
+        {
+            _output.Error($"/send: {full} is a folder; /send takes files (name each one, e.g. /send \"{Path.Combine(full, "photo.jpg")}\").");
+            return;
+        }
+
         if (!File.Exists(full))
         {
             _output.Error($"/send: no file at {full}.");

@@ -65,6 +65,11 @@ internal static class DemoCommand
 
         foreach (var file in files)
         {
+            if (Directory.Exists(file.FullName))
+            {
+                throw new CliException($"--file: {file.FullName} is a folder; --file takes a file (give --file once per file).");
+            }
+
             if (!file.Exists)
             {
                 throw new CliException($"--file: {file.FullName} does not exist.");

@@ -61,6 +61,12 @@ public class ChatCommandTests(ITestOutputHelper log)
         var listed = (await bob.NextEventAsync("transfers"))["transfers"]!.AsArray();
         Assert.All(listed, t => Assert.Equal("Completed", (string?)t!["state"]));
 
+        // Every command answers: a finished transfer has nothing to cancel, and a folder is not a file.
+        await bob.SendAsync($"/cancel {(string?)done[0]["id"]}");
+        Assert.Contains("is already completed", (string?)(await bob.NextEventAsync("error"))["message"], StringComparison.Ordinal);
+        await alice.SendAsync($"/send {temp.Path}");
+        Assert.Contains("is a folder", (string?)(await alice.NextEventAsync("error"))["message"], StringComparison.Ordinal);
+
         // Neither file is an image: the image preview plugin is loaded, but libvips (6 MiB mapped) never is. Loading
         // the plugins pulls in only what they use, not the closure of the shared assemblies' references (which held
         // Xml, Http and Quic, nothing here uses them).
