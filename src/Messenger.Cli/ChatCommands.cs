@@ -83,13 +83,56 @@ internal static class ChatCommands
                 throw new CliException("--room: a room name has 1 to 64 printable characters.");
             }
 
-            return common.RunAsync(parse, pluginsOption, (output, certificate, ct) =>
+            return common.RunAsync(parse, pluginsOption, async (output, certificate, ct) =>
             {
-                output.Line($"[grey]Joining room {Markup.Escape(room)} at {Markup.Escape(host)}:{port}; waiting for the other peer…[/]");
-                return PeerLink.ConnectAsync(common.Bind(parse), certificate, host, port, room, ConnectTimeout, TimeProvider.System, ct);
+                // Waiting for the other peer has no limit, so /quit and the end of input end it too (once the room is
+                // joined: a relay that cannot be reached still says so); lines typed meanwhile are kept for the chat.
+                using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                var joined = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                var connecting = PeerLink.ConnectAsync(common.Bind(parse), certificate, host, port, room, ConnectTimeout, TimeProvider.System, stop.Token, () =>
+                {
+                    output.Event(
+                        "waiting",
+                        new JsonObject { ["room"] = room, ["relay"] = $"{host}:{port}" },
+                        $"[grey]Joined room {Markup.Escape(room)} at {Markup.Escape(host)}:{port}; waiting for the other peer… (/quit stops)[/]");
+                    joined.TrySetResult();
+                });
+                var quit = WatchForQuitOnceJoinedAsync(joined.Task, stop.Token);
+                if (await Task.WhenAny(connecting, quit) == quit && quit.IsCompletedSuccessfully)
+                {
+                    await stop.CancelAsync();
+                    try
+                    {
+                        await (await connecting).DisposeAsync(); // it connected just as the user quit
+                    }
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
+                    {
+                        // Stopped while waiting (cancelled, or the relay went away meanwhile): nothing to close.
+                    }
+
+                    throw new QuitBeforeConnectedException();
+                }
+
+                await stop.CancelAsync(); // ends the input watch; the lines it kept stay for the chat
+                try
+                {
+                    await quit;
+                }
+                catch (OperationCanceledException)
+                {
+                    // The watch was cancelled, as meant.
+                }
+
+                return await connecting;
             }, cancellationToken);
         });
         return command;
+    }
+
+    private static async Task WatchForQuitOnceJoinedAsync(Task joined, CancellationToken cancellationToken)
+    {
+        await joined.WaitAsync(cancellationToken);
+        await ConsoleLines.Instance.WaitForQuitAsync(cancellationToken);
     }
 
     private static (string Host, int Port) ParseRelay(string text)
@@ -249,7 +292,18 @@ internal static class ChatCommands
                 throw new CliException($"The pairing code {code} was used before, and a code is good for one attempt: ask for a new one (--new-code on the other side).");
             }
 
-            await using var link = await connect(output, identity.Certificate, cancellationToken);
+            PeerLink connected;
+            try
+            {
+                connected = await connect(output, identity.Certificate, cancellationToken);
+            }
+            catch (QuitBeforeConnectedException)
+            {
+                output.Event("disconnected", new JsonObject { ["reason"] = "you quit before the peer arrived" }, "Stopped waiting: you quit before the peer arrived.");
+                return ExitCodes.Ok;
+            }
+
+            await using var link = connected;
 
             // The peer id keys the history and every transfer (which resumes only with the same id): the SHA-256 of the
             // certificate the peer proved in the DTLS handshake (whatever hash its SDP used), never a typed label
@@ -291,5 +345,14 @@ internal static class ChatCommands
             output.Match = match;
             return await new ChatSession(host, link, output, peerId, parse.GetValue(_autoAccept)).RunAsync(ConsoleLines.Instance, cancellationToken);
         }
+    }
+}
+
+/// <summary>The user quit (or the input ended) while <c>connect</c> waited for the peer.</summary>
+internal sealed class QuitBeforeConnectedException : Exception
+{
+    public QuitBeforeConnectedException()
+        : base("you quit before the peer arrived")
+    {
     }
 }

@@ -14,6 +14,7 @@ internal sealed class ConsoleLines : TextReader
     private static readonly Lazy<ConsoleLines> Shared = new(() => new ConsoleLines(Console.In));
     private readonly Channel<string?> _lines = Channel.CreateBounded<string?>(new BoundedChannelOptions(64) { SingleReader = false, SingleWriter = true });
     private readonly TextReader _source;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _held = new();
     private int _started;
     private bool _ended;
 
@@ -30,6 +31,11 @@ internal sealed class ConsoleLines : TextReader
     public override async ValueTask<string?> ReadLineAsync(CancellationToken cancellationToken)
     {
         Start();
+        if (_held.TryDequeue(out var held))
+        {
+            return held;
+        }
+
         if (_ended)
         {
             return null;
@@ -38,6 +44,32 @@ internal sealed class ConsoleLines : TextReader
         var line = await _lines.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         _ended |= line is null;
         return line;
+    }
+
+    /// <summary>
+    /// Watches the input while something else is awaited (the peer to turn up): completes when the user types
+    /// <c>/quit</c> or the input ends; every other line is kept, in order, for the next <see cref="ReadLineAsync(CancellationToken)"/>.
+    /// Cancel it when the wait is over: no line is lost.
+    /// </summary>
+    public async Task WaitForQuitAsync(CancellationToken cancellationToken)
+    {
+        Start();
+        while (!_ended)
+        {
+            var line = await _lines.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (line is null)
+            {
+                _ended = true;
+                return;
+            }
+
+            if (line.Trim() == "/quit")
+            {
+                return;
+            }
+
+            _held.Enqueue(line);
+        }
     }
 
     private void Start()

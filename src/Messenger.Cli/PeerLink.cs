@@ -88,11 +88,13 @@ internal sealed class PeerLink : IAsyncDisposable
     }
 
     /// <summary>Joins the relay's room; the second peer to arrive offers, candidates trickle as lines.</summary>
-    public static async Task<PeerLink> ConnectAsync(IPAddress bind, DtlsCertificate certificate, string relayHost, int relayPort, string room, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    /// <param name="joined">Called once the relay has the room joined: from then on this side waits for the other.</param>
+    public static async Task<PeerLink> ConnectAsync(IPAddress bind, DtlsCertificate certificate, string relayHost, int relayPort, string room, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken, Action? joined = null)
     {
         _ = TransportWarmUp.RunAsync();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         await using var signaling = await SignalingClient.JoinAsync(relayHost, relayPort, room, cancellationToken);
+        joined?.Invoke();
         var connection = Create(bind, certificate);
         var clock = Stopwatch.StartNew();
         try

@@ -311,6 +311,31 @@ public class ChatCommandTests(ITestOutputHelper log)
         Assert.Equal(Sha256(big), Sha256(exported));
     }
 
+    [Theory]
+    [InlineData("/quit")]
+    [InlineData(null)] // the end of input, as a script closing stdin
+    public async Task Connect_WaitingForThePeer_QuitOrEndOfInput_StopsAtOnce_Exit0(string? how)
+    {
+        using var temp = new TempFolder();
+        await using var relay = await Relay.StartAsync();
+        var (profile, key) = NewProfile(temp, "alice");
+        await using var alice = RunningMessenger.Start("alice", null, "connect", "--room", "empty", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", profile, "--key-file", key);
+
+        var waiting = await alice.NextEventAsync("waiting");
+        Assert.Equal("empty", (string?)waiting["room"]);
+        if (how is null)
+        {
+            alice.CloseInput();
+        }
+        else
+        {
+            await alice.SendAsync(how);
+        }
+
+        Assert.Equal(0, await alice.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal("you quit before the peer arrived", (string?)(await alice.NextEventAsync("disconnected"))["reason"]);
+    }
+
     [Fact]
     public async Task Connect_TransferToBobInterrupted_NextConnectionToCarolInAnotherRoom_OffersHerNothing_AndBobGetsItLater()
     {
