@@ -10,7 +10,7 @@ internal static class ExportCommand
 {
     public static Command Create(Option<FileInfo?> pluginsOption, StoreProfile.Options profileOptions)
     {
-        var idArgument = new Argument<string>("ID") { Description = "The transfer id (as printed when the file arrived) or the stored file id." };
+        var idArgument = new Argument<string>("ID") { Description = "The transfer id (messenger files lists them; a unique prefix of 4 or more characters is enough) or the stored file id." };
         var pathArgument = new Argument<string>("PATH") { Description = "The file to write, or an existing folder to write the file into under its own (sanitised) name." };
         var forceOption = new Option<bool>("--force") { Description = "Overwrite PATH if it exists." };
         var command = new Command("export", "Decrypt a received file from your store to PATH (never overwrites unless --force); its SHA-256 is checked against the transfer's.")
@@ -31,10 +31,10 @@ internal static class ExportCommand
                 ?? throw new CliException("No storage plugin is loaded (see messenger plugins): there are no stored files.");
             var messages = host.Services.GetServices<IMessageStore>().LastOrDefault();
 
-            var record = messages is null ? null : await messages.GetTransferAsync(id, cancellationToken);
+            var record = messages is null || id.Length < 4 ? null : await FilesCommand.FindAsync(messages, id, cancellationToken);
             var fileId = record?.FileId ?? id;
             var info = await files.GetInfoAsync(fileId, cancellationToken)
-                ?? throw new CliException(record is null ? $"No transfer or stored file has the id {id}; see messenger history or /transfers." : $"Transfer {id} ({record.State}) has no stored file yet.");
+                ?? throw new CliException(record is null ? $"No transfer or stored file has the id {id}; messenger files lists them." : $"Transfer {id} ({record.State}) has no stored file yet.");
             if (!info.IsComplete)
             {
                 throw new CliException($"{id} is not complete yet ({info.Length:N0} bytes stored); finish the transfer first.");

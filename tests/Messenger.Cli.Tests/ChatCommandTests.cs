@@ -92,6 +92,18 @@ public class ChatCommandTests(ITestOutputHelper log)
             Assert.Contains(Sha256(original), output, StringComparison.Ordinal);
         }
 
+        // After the session: messenger files finds them, and its short id is enough for export.
+        var (filesExit, filesOutput) = await MessengerProcess.RunAsync(temp.Path, "files", "--json", "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.True(filesExit == 0, filesOutput);
+        var files = filesOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(["big archive.bin", "notes.txt"], files.Select(f => (string?)f["name"]).Order());
+        Assert.All(files, f => Assert.Equal(("received", "alice", "Completed"), ((string?)f["direction"], (string?)f["peer"], (string?)f["state"])));
+        var notes = files.Single(f => (string?)f["name"] == "notes.txt");
+        var byShortId = temp.File("by-short-id.txt");
+        var (shortExit, shortOutput) = await MessengerProcess.RunAsync(temp.Path, "export", (string)notes["shortId"]!, byShortId, "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.True(shortExit == 0, shortOutput);
+        Assert.Equal(Sha256(small), Sha256(byShortId));
+
         var (historyExit, history) = await MessengerProcess.RunAsync(temp.Path, "history", "--json", "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
         Assert.True(historyExit == 0, history);
         var messages = history.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
