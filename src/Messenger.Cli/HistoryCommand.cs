@@ -97,5 +97,6 @@ internal static class HistoryCommand
         $"[grey]{message.SentAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)}[/] "
         + (message.Direction == Direction.Incoming ? $"[blue]{Markup.Escape(peer)}[/]" : "[green]you[/]")
         + $": {Markup.Escape(ChatOutput.Clean(message.Text))}"
+        + (message.AttachmentTransferId is { } file ? $" [grey](file {Markup.Escape(FilesCommand.ShortId(file))}: messenger export {Markup.Escape(FilesCommand.ShortId(file))} PATH)[/]" : "")
         + (message.Direction == Direction.Outgoing && message.DeliveredAt is not null ? " [grey]✓[/]" : "");
 }
