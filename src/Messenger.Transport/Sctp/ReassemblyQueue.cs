@@ -60,7 +60,8 @@ internal sealed class ReassemblyQueue(Action<ushort, uint, InboundMessage> deliv
 
         // The bytes of this message so far: the fragment before it (when here and of the same message) knows its own.
         var runBytes = (long)payload.Length;
-        if ((flags & DataChunk.BeginFlag) == 0 && _fragments.TryGetValue(tsn - 1, out var previous) && SameMessage(previous, streamId, ssn, unordered))
+        if ((flags & DataChunk.BeginFlag) == 0 && _fragments.TryGetValue(tsn - 1, out var previous) && SameMessage(previous, streamId, ssn, unordered)
+            && (previous.Flags & DataChunk.EndFlag) == 0)
         {
             runBytes += previous.RunBytes;
         }
