@@ -102,11 +102,11 @@ public sealed class SqlCipherStore : IDisposable, IAsyncDisposable
         SqliteConnection? connection = null;
         try
         {
-            var databasePath = Path.Combine(directory, DatabaseFileName);
-            var creating = !File.Exists(databasePath) || new FileInfo(databasePath).Length == 0;
+            var database = new FileInfo(Path.Combine(directory, DatabaseFileName));
+            var creating = !database.Exists || database.Length == 0;
             if (creating)
             {
-                RefuseToCreateOverRemains(directory, databaseMissing: !File.Exists(databasePath));
+                RefuseToCreateOverRemains(directory, databaseMissing: !database.Exists);
             }
 
             var databaseKey = DatabaseKey(directory, key, creating);

@@ -330,7 +330,7 @@ internal static class ChatCommands
             }
 
             var peerId = ProfileIdentity.PeerIdOf(remote);
-            var name = named ?? "peer-" + peerId[..12];
+            var name = named ?? ContactBook.DefaultName(peerId);
             var match = ContactMatch.Pinned;
             if (records is not null)
             {

@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Messenger.Contracts.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace Messenger.Cli;
 
@@ -66,9 +68,6 @@ internal sealed class ContactBook(IProfileStore store)
     public async Task<Contact?> FindByNameAsync(string name, CancellationToken cancellationToken) =>
         (await ListAsync(cancellationToken)).FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase));
 
-    public async Task<Contact?> FindByPeerAsync(string peerId, CancellationToken cancellationToken) =>
-        await store.GetRecordAsync(Prefix + peerId, cancellationToken) is { } value ? Parse(peerId, value) : null;
-
     public async Task SaveAsync(Contact contact, CancellationToken cancellationToken)
     {
         var json = new JsonObject
@@ -79,6 +78,20 @@ internal sealed class ContactBook(IProfileStore store)
         };
         await store.SetRecordAsync(Prefix + contact.PeerId, Encoding.UTF8.GetBytes(json.ToJsonString()), cancellationToken);
     }
+
+    /// <summary>The contacts of the host's store, or none when its storage plugin keeps no profile records.</summary>
+    public static async Task<IReadOnlyList<Contact>> ListKeptAsync(IHost host, CancellationToken cancellationToken) =>
+        host.Services.GetServices<IProfileStore>().LastOrDefault() is { } records ? await new ContactBook(records).ListAsync(cancellationToken) : [];
+
+    /// <summary>The conversation a contact's name (any case) names, else <paramref name="nameOrId"/> itself as an id.</summary>
+    public static string ConversationOf(IReadOnlyList<Contact> contacts, string nameOrId) =>
+        contacts.FirstOrDefault(c => string.Equals(c.Name, nameOrId, StringComparison.OrdinalIgnoreCase))?.PeerId ?? nameOrId;
+
+    /// <summary>The contact name a peer id is shown under, or null for a peer not pinned.</summary>
+    public static string? NameOf(IReadOnlyList<Contact> contacts, string peerId) => contacts.FirstOrDefault(c => c.PeerId == peerId)?.Name;
+
+    /// <summary>The name a peer is pinned under when the user gives none: "peer-" and the start of its id.</summary>
+    public static string DefaultName(string peerId, int length = 12) => "peer-" + peerId[..Math.Min(length, peerId.Length)];
 
     public Task<bool> ForgetAsync(Contact contact, CancellationToken cancellationToken) =>
         store.DeleteRecordAsync(Prefix + contact.PeerId, cancellationToken).AsTask();
@@ -101,14 +114,18 @@ internal sealed class ContactBook(IProfileStore store)
         // A damaged record could be this peer's pin, or the pin of the name asked for: never decided over it.
         if (damaged.Contains(peerId) || (named is not null && damaged.Count > 0))
         {
+            var damagedId = damaged.Contains(peerId) ? peerId : damaged[0];
             throw new StorageException(
-                $"The contact record of {Describe(damaged.Contains(peerId) ? peerId : damaged[0])} is damaged, so it cannot tell whether this peer is who it claims; it was left untouched. "
-                + "Restore the store from a backup, or remove the record with: messenger contacts forget " + (damaged.Contains(peerId) ? peerId : damaged[0]));
+                $"The contact record of {Describe(damagedId)} is damaged, so it cannot tell whether this peer is who it claims; it was left untouched. "
+                + "Restore the store from a backup, or remove the record with: messenger contacts forget " + damagedId);
         }
 
         var byPeer = contacts.FirstOrDefault(c => c.PeerId == peerId);
         var byName = named is null ? null : contacts.FirstOrDefault(c => string.Equals(c.Name, named, StringComparison.OrdinalIgnoreCase));
-        if (byPeer is not null && (named is null || byName == byPeer))
+
+        // A known identity, under its pinned name or a name no contact has (the pinned name stands: rename with
+        // messenger contacts rename).
+        if (byPeer is not null && (byName is null || byName == byPeer))
         {
             var seen = byPeer with { LastSeenAt = now };
             await SaveAsync(seen, cancellationToken);
@@ -121,14 +138,6 @@ internal sealed class ContactBook(IProfileStore store)
             throw new IdentityMismatchException(
                 $"'{byName.Name}' is pinned to another identity: pinned {Describe(byName.PeerId)}, this peer presented {Describe(peerId)}{also}. "
                 + $"If {byName.Name} really has a new profile (compare the safety code with what 'messenger whoami' prints on their side), connect again with --repin.");
-        }
-
-        if (byPeer is not null && byName is null)
-        {
-            // A known identity under a new name: the pinned name stands (rename with messenger contacts rename).
-            var seen = byPeer with { LastSeenAt = now };
-            await SaveAsync(seen, cancellationToken);
-            return (seen, ContactMatch.Known);
         }
 
         if (byName is not null)
@@ -157,7 +166,7 @@ internal sealed class ContactBook(IProfileStore store)
         // The start of the fingerprint: unique in practice; lengthened in the rare case it is not.
         for (var length = 12; ; length += 4)
         {
-            var name = "peer-" + peerId[..Math.Min(length, peerId.Length)];
+            var name = DefaultName(peerId, length);
             if (length >= peerId.Length || !contacts.Any(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase)))
             {
                 return name;

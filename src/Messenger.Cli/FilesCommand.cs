@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Messenger.Contracts.Storage;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Spectre.Console;
 
 namespace Messenger.Cli;
@@ -23,10 +22,8 @@ internal static class FilesCommand
             using var host = profile.OpenHost();
             var messages = host.Services.GetServices<IMessageStore>().LastOrDefault()
                 ?? throw new CliException("No storage plugin is loaded (see messenger plugins): there are no stored files.");
-            var contacts = await ContactsOf(host, cancellationToken);
-            var only = parse.GetValue(conversationOption) is { } wanted
-                ? contacts.FirstOrDefault(c => string.Equals(c.Name, wanted, StringComparison.OrdinalIgnoreCase))?.PeerId ?? wanted
-                : null;
+            var contacts = await ContactBook.ListKeptAsync(host, cancellationToken);
+            var only = parse.GetValue(conversationOption) is { } wanted ? ContactBook.ConversationOf(contacts, wanted) : null;
             var records = new List<TransferRecord>();
             await foreach (var record in messages.GetTransfersAsync(cancellationToken))
             {
@@ -37,7 +34,7 @@ internal static class FilesCommand
             }
 
             string PeerName(TransferRecord r) => r.PeerId is { } id
-                ? contacts.FirstOrDefault(c => c.PeerId == id)?.Name ?? id
+                ? ContactBook.NameOf(contacts, id) ?? id
                 : r.ConversationId + " (unrecorded peer)";
             if (parse.GetValue(jsonOption))
             {
@@ -115,9 +112,4 @@ internal static class FilesCommand
             _ => throw new CliException($"{idOrPrefix} matches {matches.Count} transfers; type more of the id (messenger files lists them)."),
         };
     }
-
-    private static async Task<IReadOnlyList<Contact>> ContactsOf(IHost host, CancellationToken cancellationToken) =>
-        host.Services.GetServices<IProfileStore>().LastOrDefault() is { } records
-            ? await new ContactBook(records).ListAsync(cancellationToken)
-            : [];
 }

@@ -32,14 +32,12 @@ internal static class HistoryCommand
             var json = parse.GetValue(jsonOption);
 
             // Conversations are filed under the peer's identity; the contacts give them their names.
-            var contacts = host.Services.GetServices<IProfileStore>().LastOrDefault() is { } records
-                ? await new ContactBook(records).ListAsync(cancellationToken)
-                : [];
-            string NameOf(string conversation) => contacts.FirstOrDefault(c => c.PeerId == conversation)?.Name ?? conversation;
+            var contacts = await ContactBook.ListKeptAsync(host, cancellationToken);
+            string NameOf(string conversation) => ContactBook.NameOf(contacts, conversation) ?? conversation;
             var conversations = new List<string>();
             if (parse.GetValue(conversationOption) is { } only)
             {
-                conversations.Add(contacts.FirstOrDefault(c => string.Equals(c.Name, only, StringComparison.OrdinalIgnoreCase))?.PeerId ?? only);
+                conversations.Add(ContactBook.ConversationOf(contacts, only));
             }
             else
             {

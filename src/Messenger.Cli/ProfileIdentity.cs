@@ -59,9 +59,11 @@ internal sealed class ProfileIdentity
         return new ProfileIdentity(created, isKept: true);
     }
 
-    /// <summary>The peer id of a certificate fingerprint: 64 lowercase hex digits for SHA-256, else "algorithm:hex".</summary>
+    /// <summary>The peer id of a SHA-256 certificate fingerprint (ours, or the one the handshake verified): 64 lowercase hex digits.</summary>
     public static string PeerIdOf(DtlsFingerprint fingerprint) =>
-        fingerprint.Algorithm == "sha-256" ? Convert.ToHexStringLower(fingerprint.Digest) : fingerprint.Algorithm + ":" + Convert.ToHexStringLower(fingerprint.Digest);
+        fingerprint.Algorithm == "sha-256"
+            ? Convert.ToHexStringLower(fingerprint.Digest)
+            : throw new ArgumentException($"A peer id is a SHA-256 fingerprint, not {fingerprint.Algorithm}.", nameof(fingerprint));
 
     /// <summary>
     /// The fingerprint as six groups of five digits (about 100 bits: each group is 40 bits of the digest modulo 10^5),

@@ -109,9 +109,7 @@ public sealed partial class SctpAssociation
         if (!_reassembly.Add(tsn, flags, streamId, ssn, ppid, payload))
         {
             // Never a silent wedge: a message we cannot take ends the association, and both sides are told why.
-            var reason = $"The peer sent a message larger than {_options.MaxReceiveMessageSize} bytes (our a=max-message-size) on stream {streamId}.";
-            _control.Enqueue((_peerTag, CauseListChunk.Abort(CauseListChunk.UserInitiatedAbort, reason)));
-            EnterClosed(SctpEventKind.Aborted, reason);
+            Abort($"The peer sent a message larger than {_options.MaxReceiveMessageSize} bytes (our a=max-message-size) on stream {streamId}.");
         }
     }
 
