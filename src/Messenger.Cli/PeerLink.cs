@@ -75,10 +75,9 @@ internal sealed class PeerLink : IAsyncDisposable
             var clock = Stopwatch.StartNew();
             connection.SetRemoteDescription(offer);
             var answer = connection.CreateAnswer();
-            var opened = WatchChannel(connection);
             connection.SetLocalDescription(answer);
             await showCode(SdpBlob.Encode(answer));
-            return await OpenAsync(connection, isOfferer: false, clock, timeout, time, cancellationToken, opened);
+            return await OpenAsync(connection, isOfferer: false, clock, timeout, time, cancellationToken);
         }
         catch
         {
@@ -100,16 +99,11 @@ internal sealed class PeerLink : IAsyncDisposable
         try
         {
             connection.LocalCandidate += (_, candidate) => _ = TrickleAsync(signaling, candidate, deadline.Token);
-            Task<IDataChannel>? opened = null;
             if (signaling.IsOfferer)
             {
                 var offer = connection.CreateOffer();
                 connection.SetLocalDescription(offer);
                 await signaling.SendDescriptionAsync(offer, cancellationToken);
-            }
-            else
-            {
-                opened = WatchChannel(connection);
             }
 
             // Signaling runs until the channel is open; after that the relay is no longer needed. Waiting for the
@@ -126,7 +120,7 @@ internal sealed class PeerLink : IAsyncDisposable
                 clock.Restart(); // the time to connect, not the time the other peer took to turn up
             }
 
-            var link = OpenAsync(connection, signaling.IsOfferer, clock, timeout, time, cancellationToken, opened);
+            var link = OpenAsync(connection, signaling.IsOfferer, clock, timeout, time, cancellationToken);
             if (await Task.WhenAny(link, listening) == listening)
             {
                 await listening;
@@ -192,22 +186,15 @@ internal sealed class PeerLink : IAsyncDisposable
         }
     }
 
-    private static Task<IDataChannel> WatchChannel(PeerConnection connection)
-    {
-        var opened = new TaskCompletionSource<IDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
-        connection.DataChannel += (_, channel) => opened.TrySetResult(channel);
-        return opened.Task;
-    }
-
-    private static async Task<PeerLink> OpenAsync(PeerConnection connection, bool isOfferer, Stopwatch clock, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken, Task<IDataChannel>? opened = null)
+    private static async Task<PeerLink> OpenAsync(PeerConnection connection, bool isOfferer, Stopwatch clock, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         try
         {
             using var expiry = new CancellationTokenSource(timeout, time);
             using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expiry.Token);
-            await connection.Connected.WaitAsync(limit.Token);
-            var channel = isOfferer ? connection.CreateDataChannel(ChannelLabel) : await opened!.WaitAsync(limit.Token);
-            await WaitOpenAsync(channel, limit.Token);
+            var channel = isOfferer
+                ? await connection.OpenDataChannelAsync(ChannelLabel, limit.Token)
+                : await connection.AcceptDataChannelAsync(limit.Token);
             return new PeerLink(connection, channel, isOfferer, clock.Elapsed);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -217,22 +204,6 @@ internal sealed class PeerLink : IAsyncDisposable
         catch (PeerConnectionException ex)
         {
             throw new PeerLinkException($"The connection to the peer failed: {ex.Message}", ex);
-        }
-    }
-
-    private static async Task WaitOpenAsync(IDataChannel channel, CancellationToken cancellationToken)
-    {
-        var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        channel.StateChanged += (_, state) =>
-        {
-            if (state == DataChannelState.Open)
-            {
-                open.TrySetResult();
-            }
-        };
-        if (channel.State != DataChannelState.Open)
-        {
-            await open.Task.WaitAsync(cancellationToken);
         }
     }
 

@@ -28,6 +28,7 @@ public sealed class PeerConnection : IAsyncDisposable
     private readonly List<IceCandidate> _hostCandidates;
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<IDataChannel> _firstRemoteChannel = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<IceCandidate> _pendingRemoteCandidates = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Channel<Action> _userEvents = Channel.CreateUnbounded<Action>(new UnboundedChannelOptions { SingleReader = true });
@@ -52,6 +53,7 @@ public sealed class PeerConnection : IAsyncDisposable
         _hostCandidates = HostCandidates.GatherHostCandidates(_loop.LocalEndPoint, _options.Ice.IncludeLoopback);
         _stunClient = new StunClient((datagram, destination) => _loop.SendFromAnyThread(datagram, destination), _options.Ice.StunClient with { TimeProvider = _options.Ice.TimeProvider });
         _connected.Task.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default); // observed via Connected
+        _firstRemoteChannel.Task.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default); // observed via AcceptDataChannelAsync
         _userEventPump = Task.Run(PumpUserEventsAsync);
         _ = WatchLoopAsync();
         _loop.Start();
@@ -256,6 +258,35 @@ public sealed class PeerConnection : IAsyncDisposable
         return channel;
     }
 
+    /// <summary>
+    /// The offerer's half of setting up a chat, once both descriptions are set: opens a data channel named
+    /// <paramref name="label"/> at once (its DCEP OPEN leaves the moment SCTP is up) and completes when the peer
+    /// acknowledged it (Open). The answerer calls <see cref="AcceptDataChannelAsync"/>. Bound the wait with
+    /// <paramref name="cancellationToken"/>.
+    /// </summary>
+    /// <exception cref="PeerConnectionException">The connection failed or was closed first.</exception>
+    /// <exception cref="InvalidOperationException">A description is not set yet.</exception>
+    public async Task<IDataChannel> OpenDataChannelAsync(string label, CancellationToken cancellationToken = default)
+    {
+        var channel = CreateDataChannel(label);
+        await Connected.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await WaitOpenAsync(channel, cancellationToken).ConfigureAwait(false);
+        return channel;
+    }
+
+    /// <summary>
+    /// The answerer's half: the first data channel the peer opens, once Open (kept from the moment it arrives, so
+    /// no handler can miss it). Later channels arrive through <see cref="DataChannel"/> only.
+    /// </summary>
+    /// <exception cref="PeerConnectionException">The connection failed or was closed first.</exception>
+    public async Task<IDataChannel> AcceptDataChannelAsync(CancellationToken cancellationToken = default)
+    {
+        await Connected.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var channel = await _firstRemoteChannel.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await WaitOpenAsync(channel, cancellationToken).ConfigureAwait(false);
+        return channel;
+    }
+
     /// <summary>Closes the channels (SCTP shutdown), DTLS (close_notify) and the socket.</summary>
     public async Task CloseAsync()
     {
@@ -292,6 +323,7 @@ public sealed class PeerConnection : IAsyncDisposable
         }
 
         _connected.TrySetException(new PeerConnectionException("The connection was closed before it connected."));
+        _firstRemoteChannel.TrySetException(new PeerConnectionException("The connection was closed before the peer opened a data channel."));
         SetIceState(IceConnectionState.Closed);
         SetState(PeerConnectionState.Closed);
         _userEvents.Writer.TryComplete();
@@ -463,6 +495,7 @@ public sealed class PeerConnection : IAsyncDisposable
             _connected.TrySetResult();
             await foreach (var channel in channels.RemoteChannels.ReadAllAsync(_stop.Token).ConfigureAwait(false))
             {
+                _firstRemoteChannel.TrySetResult(channel);
                 RaiseUserEvent(() => DataChannel?.Invoke(this, channel));
             }
         }
@@ -543,7 +576,36 @@ public sealed class PeerConnection : IAsyncDisposable
             core.Abort("The connection was aborted.");
         });
         _connected.TrySetException(error);
+        _firstRemoteChannel.TrySetException(error);
         SetState(PeerConnectionState.Failed);
+    }
+
+    /// <summary>Completes once <paramref name="channel"/> is Open; a <see cref="PeerConnectionException"/> if it closes first.</summary>
+    internal static async Task WaitOpenAsync(IDataChannel channel, CancellationToken cancellationToken)
+    {
+        var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        channel.StateChanged += (_, state) =>
+        {
+            if (state == DataChannelState.Open)
+            {
+                open.TrySetResult();
+            }
+            else if (state == DataChannelState.Closed)
+            {
+                open.TrySetException(new PeerConnectionException($"The data channel '{channel.Label}' closed before it opened."));
+            }
+        };
+        if (channel.State == DataChannelState.Open)
+        {
+            return;
+        }
+
+        if (channel.State == DataChannelState.Closed)
+        {
+            throw new PeerConnectionException($"The data channel '{channel.Label}' closed before it opened.");
+        }
+
+        await open.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private void SetIceState(IceConnectionState state)

@@ -1,6 +1,5 @@
 using System.Net;
 using Messenger.Contracts.Channels;
-using Messenger.Transport.DataChannels;
 using Messenger.Transport.Ice;
 
 namespace Messenger.Transport;
@@ -37,16 +36,10 @@ public static class TransportWarmUp
         try
         {
             var options = new PeerConnectionOptions { Ice = new IceTransportOptions { BindAddress = IPAddress.Loopback, IncludeLoopback = true } };
-            await using var a = new PeerConnection(options);
-            await using var b = new PeerConnection(options);
-            var incoming = new TaskCompletionSource<IDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
-            b.DataChannel += (_, channel) => incoming.TrySetResult(channel);
-            InProcessPair.Negotiate(a, b);
-            var outgoing = a.CreateDataChannel("warm-up");
-            var remote = await incoming.Task.WaitAsync(Limit).ConfigureAwait(false);
-            await DataChannelOpen.WaitAsync(outgoing, Limit).ConfigureAwait(false);
-            await ExchangeAsync(outgoing, remote).ConfigureAwait(false);
-            await ExchangeAsync(remote, outgoing).ConfigureAwait(false);
+            using var limit = new CancellationTokenSource(Limit);
+            await using var pair = await InProcessPair.ConnectAsync(options, options, "warm-up", limit.Token).ConfigureAwait(false);
+            await ExchangeAsync(pair.OffererChannel, pair.AnswererChannel).ConfigureAwait(false);
+            await ExchangeAsync(pair.AnswererChannel, pair.OffererChannel).ConfigureAwait(false);
             return true; // both closed (SCTP shutdown, close_notify) before this returns: that path is warm too
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -38,8 +38,6 @@ internal static class BenchPeer
         var pc = new PeerConnection(new PeerConnectionOptions { Ice = new IceTransportOptions { BindAddress = IPAddress.Loopback, IncludeLoopback = true } });
         await using var connection = pc;
         pc.LocalCandidate += (_, candidate) => output.Write(new JsonObject { ["type"] = "candidate", ["candidate"] = candidate?.ToString() ?? "", ["sdpMid"] = "0" });
-        var remoteChannel = new TaskCompletionSource<IDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
-        pc.DataChannel += (_, c) => remoteChannel.TrySetResult(c);
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var bye = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -77,7 +75,11 @@ internal static class BenchPeer
                 var channel = pc.CreateDataChannel("bench");
                 await pc.Connected;
                 var connectedMs = clock.Elapsed.TotalMilliseconds;
-                await DataChannelOpen.WaitAsync(channel, TimeSpan.FromSeconds(30));
+                using (var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+                {
+                    await PeerConnection.WaitOpenAsync(channel, limit.Token);
+                }
+
                 output.Write(new JsonObject { ["type"] = "open", ["setupMs"] = clock.Elapsed.TotalMilliseconds, ["iceMs"] = iceMs, ["connectedMs"] = connectedMs });
                 var usage = Usage.Start();
                 var hash = await SendAsync(channel, total, size, usage);
@@ -89,8 +91,7 @@ internal static class BenchPeer
             }
             else
             {
-                var channel = await remoteChannel.Task;
-                await DataChannelOpen.WaitAsync(channel, TimeSpan.FromSeconds(30));
+                var channel = await pc.AcceptDataChannelAsync();
                 output.Write(new JsonObject { ["type"] = "open" });
                 var usage = Usage.Start();
                 var clock = Stopwatch.StartNew();

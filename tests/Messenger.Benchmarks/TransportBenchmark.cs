@@ -192,9 +192,6 @@ internal static class TransportBenchmark
     {
         var a = new PeerConnection(Options(certificates?.Item1, gso));
         var b = new PeerConnection(Options(certificates?.Item2, gso));
-        var remote = new TaskCompletionSource<IDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
-        b.DataChannel += (_, channel) => remote.TrySetResult(channel);
-
         var started = Stopwatch.GetTimestamp();
         var iceConnected = TimeSpan.Zero;
         a.IceConnectionStateChanged += (_, state) =>
@@ -207,12 +204,13 @@ internal static class TransportBenchmark
         InProcessPair.Negotiate(a, b);
         await Task.WhenAll(a.Connected, b.Connected).WaitAsync(Wait).ConfigureAwait(false);
         var connected = Stopwatch.GetElapsedTime(started);
-        var local = a.CreateDataChannel("bench");
-        await DataChannelOpen.WaitAsync(local, Wait).ConfigureAwait(false);
+        using var limit = new CancellationTokenSource(Wait);
+        var accepted = b.AcceptDataChannelAsync(limit.Token);
+        var local = await a.OpenDataChannelAsync("bench", limit.Token).ConfigureAwait(false);
 
         var setup = Stopwatch.GetElapsedTime(started);
         LastSetupBreakdown = $"ICE {Ms(iceConnected)} / DTLS+SCTP {Ms(connected)} / open {Ms(setup)}";
-        return (a, b, local, await remote.Task.WaitAsync(Wait).ConfigureAwait(false), setup);
+        return (a, b, local, await accepted.ConfigureAwait(false), setup);
     }
 
     private static PeerConnectionOptions Options(DtlsCertificate? certificate, bool gso) => new()

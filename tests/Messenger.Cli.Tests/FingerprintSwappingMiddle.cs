@@ -16,12 +16,9 @@ internal sealed class FingerprintSwappingMiddle : IAsyncDisposable
 {
     private readonly PeerConnection _towardOfferer = Create();
     private readonly PeerConnection _towardAnswerer = Create();
-    private readonly TaskCompletionSource<IDataChannel> _offererChannel = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private readonly List<byte[]> _seen = [];
     private Task? _pumping;
-
-    public FingerprintSwappingMiddle() => _towardOfferer.DataChannel += (_, channel) => _offererChannel.TrySetResult(channel);
 
     /// <summary>Everything that crossed, both ways, as text (UTF-8, lossy).</summary>
     public string Seen
@@ -85,9 +82,9 @@ internal sealed class FingerprintSwappingMiddle : IAsyncDisposable
 
     private async Task PumpAsync()
     {
-        await Task.WhenAll(_towardOfferer.Connected, _towardAnswerer.Connected).WaitAsync(_stop.Token);
-        var toAnswerer = _towardAnswerer.CreateDataChannel("messenger");
-        var toOfferer = await _offererChannel.Task.WaitAsync(_stop.Token);
+        // The answerer's side opens as the real offerer would; each side's messages wait until the other is open.
+        var toOfferer = await _towardOfferer.AcceptDataChannelAsync(_stop.Token);
+        var toAnswerer = await _towardAnswerer.OpenDataChannelAsync("messenger", _stop.Token);
         await Task.WhenAll(ForwardAsync(toOfferer, toAnswerer), ForwardAsync(toAnswerer, toOfferer));
     }
 
@@ -103,11 +100,6 @@ internal sealed class FingerprintSwappingMiddle : IAsyncDisposable
                 _seen.Add(data);
             }
 
-            while (to.State == DataChannelState.Connecting)
-            {
-                await WaitOpenAsync(to);
-            }
-
             if (to.State != DataChannelState.Open)
             {
                 return;
@@ -121,16 +113,6 @@ internal sealed class FingerprintSwappingMiddle : IAsyncDisposable
             {
                 to.Send(data);
             }
-        }
-    }
-
-    private async Task WaitOpenAsync(IDataChannel channel)
-    {
-        var changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        channel.StateChanged += (_, _) => changed.TrySetResult();
-        if (channel.State == DataChannelState.Connecting)
-        {
-            await changed.Task.WaitAsync(_stop.Token);
         }
     }
 }

@@ -59,17 +59,17 @@ public static class InteropScenario
             pc.SetLocalDescription(offer);
             await remote.SendAsync(new JsonObject { ["type"] = "offer", ["sdp"] = offer.ToString() }, ct);
             await signals.RemoteDescriptionSet.Task.WaitAsync(ConnectTimeout, ct);
-            channel = pc.CreateDataChannel(Label);
-            await WaitForOpenAsync(channel, ConnectTimeout, ct);
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            limit.CancelAfter(ConnectTimeout);
+            channel = await pc.OpenDataChannelAsync(Label, limit.Token);
             setupMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         }
         else
         {
-            var remoteChannel = new TaskCompletionSource<IDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
-            pc.DataChannel += (_, c) => remoteChannel.TrySetResult(c);
             await remote.SendAsync(new JsonObject { ["type"] = "start" }, ct);
-            channel = await remoteChannel.Task.WaitAsync(ConnectTimeout, ct);
-            await WaitForOpenAsync(channel, ConnectTimeout, ct);
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            limit.CancelAfter(ConnectTimeout);
+            channel = await pc.AcceptDataChannelAsync(limit.Token);
             var open = await signals.Opened.Task.WaitAsync(ConnectTimeout, ct);
             setupMs = (double?)open["setupMs"] ?? double.NaN;
         }
@@ -126,28 +126,6 @@ public static class InteropScenario
         var result = new InteropResult(remote.Name, messengerOffers, setupMs, sendMBps, receiveMBps, warmedUp);
         output.WriteLine(result.ToString());
         return result;
-    }
-
-    private static async Task WaitForOpenAsync(IDataChannel channel, TimeSpan timeout, CancellationToken ct)
-    {
-        var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        channel.StateChanged += (_, state) =>
-        {
-            if (state == DataChannelState.Open)
-            {
-                open.TrySetResult();
-            }
-            else if (state is DataChannelState.Closed or DataChannelState.Closing)
-            {
-                open.TrySetException(new InvalidOperationException($"The channel turned {state} before it opened."));
-            }
-        };
-        if (channel.State == DataChannelState.Open)
-        {
-            return;
-        }
-
-        await open.Task.WaitAsync(timeout, ct);
     }
 
     private static async Task ReadAsync(IDataChannel channel, ChannelWriter<DataChannelMessage> inbox, CancellationToken ct)

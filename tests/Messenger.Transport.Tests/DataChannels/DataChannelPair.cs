@@ -88,6 +88,18 @@ public sealed class DataChannelPair : IAsyncDisposable
         await Task.WhenAll(A.Connected, B.Connected).WaitAsync(TimeSpan.FromSeconds(20));
     }
 
+    /// <summary>
+    /// <paramref name="offerer"/> opens a channel, <paramref name="answerer"/> accepts it (the transport's own set-up,
+    /// <see cref="Messenger.Transport.PeerConnection.OpenDataChannelAsync"/>), both Open within 20 s.
+    /// </summary>
+    public static async Task<(IDataChannel Local, IDataChannel Remote)> OpenAsync(Messenger.Transport.PeerConnection offerer, Messenger.Transport.PeerConnection answerer, string label)
+    {
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var accepted = answerer.AcceptDataChannelAsync(limit.Token);
+        var local = await offerer.OpenDataChannelAsync(label, limit.Token);
+        return (local, await accepted);
+    }
+
     public static async Task WaitForStateAsync(IDataChannel channel, DataChannelState state)
     {
         var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -39,12 +39,7 @@ public class PeerConnectionImpairedLinkTests(ITestOutputHelper output)
         a.SetRemoteDescription(answer with { Candidates = [answer.Candidates[0] with { Address = relay.ForB.Address.ToString(), Port = relay.ForB.Port }] });
         b.AddRemoteCandidate(offer.Candidates[0] with { Address = relay.ForA.Address.ToString(), Port = relay.ForA.Port });
         b.AddRemoteCandidate(null);
-        var remoteChannel = new TaskCompletionSource<IDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
-        b.DataChannel += (_, c) => remoteChannel.TrySetResult(c);
-        await Task.WhenAll(a.Connected, b.Connected).WaitAsync(Wait);
-        var local = a.CreateDataChannel("far");
-        await DataChannelPair.WaitForStateAsync(local, DataChannelState.Open);
-        var remote = await remoteChannel.Task.WaitAsync(Wait);
+        var (local, remote) = await DataChannelPair.OpenAsync(a, b, "far");
 
         var payload = RandomNumberGenerator.GetBytes(Total);
         var clock = Stopwatch.StartNew();

@@ -54,12 +54,8 @@ public class PeerConnectionTests(ITestOutputHelper output)
     private static async Task<(PeerConnection A, PeerConnection B, IDataChannel Local, IDataChannel Remote)> ConnectWithChannelAsync(string label = "chat", bool batchedIo = true)
     {
         var (a, b) = Negotiate(batchedIo: batchedIo);
-        var remote = new TaskCompletionSource<IDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
-        b.DataChannel += (_, channel) => remote.TrySetResult(channel);
-        await Task.WhenAll(a.Connected, b.Connected).WaitAsync(Wait);
-        var local = a.CreateDataChannel(label);
-        await DataChannelPair.WaitForStateAsync(local, DataChannelState.Open);
-        return (a, b, local, await remote.Task.WaitAsync(Wait));
+        var (local, remote) = await DataChannelPair.OpenAsync(a, b, label);
+        return (a, b, local, remote);
     }
 
     [Fact]
@@ -69,12 +65,7 @@ public class PeerConnectionTests(ITestOutputHelper output)
         var (a, b) = Negotiate(tamperAnswer: t => t.Replace("a=max-message-size:262144", "a=max-message-size:8388608", StringComparison.Ordinal));
         await using var _ = a;
         await using var __ = b;
-        var remote = new TaskCompletionSource<IDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
-        b.DataChannel += (_, channel) => remote.TrySetResult(channel);
-        await Task.WhenAll(a.Connected, b.Connected).WaitAsync(Wait);
-        var local = a.CreateDataChannel("chat");
-        await DataChannelPair.WaitForStateAsync(local, DataChannelState.Open);
-        var bobs = await remote.Task.WaitAsync(Wait);
+        var (local, bobs) = await DataChannelPair.OpenAsync(a, b, "chat");
 
         local.Send(new byte[6 * 1024 * 1024]);
         await foreach (var m in bobs.ReceiveAllAsync().WithCancellation(new CancellationTokenSource(Wait).Token))
@@ -392,5 +383,47 @@ public class PeerConnectionTests(ITestOutputHelper output)
         Assert.Equal("127.0.0.1", Assert.Single(offer.Candidates).Address);
         Assert.True(offer.EndOfCandidates);
         Assert.Throws<InvalidOperationException>(() => b.CreateDataChannel("too early")); // our answer is not set yet
+    }
+
+    [Fact]
+    public async Task AcceptDataChannelAsync_CalledAfterTheChannelArrived_StillReturnsIt()
+    {
+        var (a, b) = Negotiate();
+        await using var _ = a;
+        await using var __ = b;
+        var raised = new TaskCompletionSource<IDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
+        b.DataChannel += (_, channel) => raised.TrySetResult(channel);
+        using var limit = new CancellationTokenSource(Wait);
+        var local = await a.OpenDataChannelAsync("late reader", limit.Token);
+        var arrived = await raised.Task.WaitAsync(Wait);
+
+        var accepted = await b.AcceptDataChannelAsync(limit.Token); // no handler was registered before it arrived
+
+        Assert.Same(arrived, accepted);
+        Assert.Equal(DataChannelState.Open, accepted.State);
+        local.SendText("hello");
+        Assert.Equal("hello", Encoding.UTF8.GetString((await ReceiveAsync(accepted, 1))[0].Data.Span));
+    }
+
+    [Fact]
+    public async Task AcceptDataChannelAsync_ConnectionClosedBeforeAnyChannel_ThrowsPeerConnectionException()
+    {
+        var (a, b) = Negotiate();
+        await using var _ = a;
+        await b.Connected.WaitAsync(Wait);
+        var accepting = b.AcceptDataChannelAsync(new CancellationTokenSource(Wait).Token);
+
+        await b.CloseAsync();
+
+        var error = await Assert.ThrowsAsync<PeerConnectionException>(() => accepting);
+        Assert.Contains("closed before the peer opened a data channel", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OpenDataChannelAsync_BeforeTheDescriptionsAreSet_ThrowsInvalidOperation()
+    {
+        await using var a = new PeerConnection(Options());
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => a.OpenDataChannelAsync("too early"));
     }
 }

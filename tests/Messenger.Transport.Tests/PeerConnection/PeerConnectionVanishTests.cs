@@ -51,12 +51,7 @@ public class PeerConnectionVanishTests
         a.SetRemoteDescription(answer with { Candidates = [Via(answer.Candidates[0], relay.ForB)] });
         b.AddRemoteCandidate(Via(offer.Candidates[0], relay.ForA));
         b.AddRemoteCandidate(null);
-        var remoteChannel = new TaskCompletionSource<IDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
-        b.DataChannel += (_, c) => remoteChannel.TrySetResult(c);
-        await Task.WhenAll(a.Connected, b.Connected).WaitAsync(Wait);
-        var local = a.CreateDataChannel("chat");
-        await DataChannelPair.WaitForStateAsync(local, DataChannelState.Open);
-        var remote = await remoteChannel.Task.WaitAsync(Wait);
+        var (local, remote) = await DataChannelPair.OpenAsync(a, b, "chat");
         var forwardedWhileUp = relay.Forwarded;
 
         relay.Cut();
