@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Messenger.Cli;
 using Messenger.Contracts.Storage;
 using Messenger.Host.Plugins;
 using Messenger.Transport;

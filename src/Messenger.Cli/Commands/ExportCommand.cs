@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using Messenger.Contracts.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Commands;
 
 /// <summary><c>messenger export ID PATH</c>: decrypts a received file from the store to a plain file.</summary>
 internal static class ExportCommand

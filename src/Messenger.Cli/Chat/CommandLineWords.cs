@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Chat;
 
 /// <summary>Splits a typed command into words: spaces separate, double quotes keep spaces, a backslash escapes one character.</summary>
 internal static class CommandLineWords

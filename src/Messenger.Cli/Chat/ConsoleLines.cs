@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Chat;
 
 /// <summary>
 /// Standard input, line by line, read on a thread of its own. Console.In reads block the calling thread, and its

@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Spectre.Console;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Demo;
 
 /// <summary>
 /// The demo's file transfer: Alice attaches files to chat messages, Bob sees each offer with its preview and accepts,

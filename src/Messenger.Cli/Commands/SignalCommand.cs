@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Messenger.Transport.Signaling;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Commands;
 
 /// <summary><c>messenger signal</c>: runs the signaling relay two peers use to exchange their offer and answer.</summary>
 internal static class SignalCommand

@@ -2,7 +2,7 @@ using System.Text;
 using Messenger.Contracts.Storage;
 using Messenger.Transport.Dtls;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Profile;
 
 /// <summary>
 /// The profile's long-lived identity: one DTLS certificate, kept in the store's profile records (encrypted with the

@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Spectre.Console;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Commands;
 
 /// <summary>
 /// <c>messenger whoami</c> (this profile's identity and safety code) and <c>messenger contacts</c> (list, rename,

@@ -5,7 +5,7 @@ using Messenger.Contracts.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Commands;
 
 /// <summary><c>messenger history</c>: the stored conversations, decrypted, oldest message first.</summary>
 internal static class HistoryCommand

@@ -11,7 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Spectre.Console;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Chat;
 
 /// <summary>
 /// The chat between two connected peers: stdin is read on its own task (a line is a chat message or a /command),

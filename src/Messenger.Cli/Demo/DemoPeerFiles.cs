@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Demo;
 
 /// <summary>
 /// Two peers in one process need two stores: the demo derives one plugins.json per peer from the operator's, with

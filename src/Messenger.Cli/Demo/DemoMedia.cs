@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Demo;
 
 /// <summary>Makes the demo's attachments when none is given: an image and a short video with ffmpeg, and a large file.</summary>
 internal static class DemoMedia

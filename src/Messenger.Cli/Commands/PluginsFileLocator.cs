@@ -1,4 +1,4 @@
-namespace Messenger.Cli;
+namespace Messenger.Cli.Commands;
 
 /// <summary>Finds <c>plugins.json</c> when <c>--plugins</c> is not given: the current folder or any above it, then beside the program.</summary>
 internal static class PluginsFileLocator

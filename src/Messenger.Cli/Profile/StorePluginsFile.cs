@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Profile;
 
 /// <summary>
 /// Derives a plugins.json for one person's data from the operator's: plugin folders made absolute, and every store

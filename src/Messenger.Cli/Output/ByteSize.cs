@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Output;
 
 /// <summary>Parses and prints sizes such as <c>200MB</c>, <c>1GiB</c>, <c>64k</c>.</summary>
 internal static class ByteSize

@@ -1,6 +1,6 @@
 using Messenger.Contracts.Framing;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Demo;
 
 /// <summary>
 /// The demo's stand-in for a file transfer until the file-transfer plugin lands: a bulk stream of 16 KiB frames on

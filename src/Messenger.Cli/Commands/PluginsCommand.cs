@@ -4,7 +4,7 @@ using Messenger.Host.Plugins;
 using Microsoft.Extensions.Logging.Abstractions;
 using Spectre.Console;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Commands;
 
 /// <summary><c>messenger plugins</c>: what plugins.json loads, from where, which versions, and what failed and why.</summary>
 internal static class PluginsCommand

@@ -5,7 +5,7 @@ using Messenger.Contracts.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Commands;
 
 /// <summary><c>messenger files</c>: every file sent and received, from the store's transfer records.</summary>
 internal static class FilesCommand

@@ -4,7 +4,7 @@ using Messenger.Contracts.Channels;
 using Messenger.Transport;
 using Messenger.Transport.Ice;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Demo;
 
 /// <summary>
 /// The demo's two peers joined by the real stack on 127.0.0.1: SDP offer/answer handed over in-process, ICE over UDP,

@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Spectre.Console;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Demo;
 
 /// <summary>
 /// <c>messenger demo</c>: two peers in one process, every plugin of plugins.json loaded, chat both ways, then chat

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Messenger.Contracts.FileTransfer;
 using Spectre.Console;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Output;
 
 /// <summary>
 /// Spectre.Console progress bars, one per running transfer, shown while any transfer runs. Lines printed meanwhile

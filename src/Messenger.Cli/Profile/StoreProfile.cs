@@ -7,7 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Profile;
 
 /// <summary>
 /// Where a person's data lives (<c>--profile DIR</c>, else <c>$MESSENGER_HOME</c>, else ~/.local/share/messenger) and

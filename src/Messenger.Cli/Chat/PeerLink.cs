@@ -7,7 +7,7 @@ using Messenger.Transport.Ice;
 using Messenger.Transport.Sdp;
 using Messenger.Transport.Signaling;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Chat;
 
 /// <summary>
 /// One real peer connection and its data channel, set up by copy-paste connection codes (<c>offer</c>/<c>answer</c>)

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Spectre.Console;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Output;
 
 /// <summary>Plain text when output goes to a file or pipe, or NO_COLOR is set; COLUMNS sets the width when given.</summary>
 internal static class ConsoleSetup

@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Spectre.Console;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Commands;
 
 /// <summary>
 /// <c>messenger offer</c>, <c>messenger answer</c> (copy-paste connection codes) and <c>messenger connect</c> (through

@@ -1,4 +1,4 @@
-namespace Messenger.Cli;
+namespace Messenger.Cli.Commands;
 
 /// <summary>Resolves the files the commands need, with errors that say what to do.</summary>
 internal static class CliPaths

@@ -6,7 +6,7 @@ using Messenger.Contracts.FileTransfer;
 using Messenger.Contracts.Storage;
 using Spectre.Console;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Output;
 
 /// <summary>
 /// What the chat prints: one JSON object per line with <c>--json</c>, otherwise text for a person (Spectre.Console

@@ -6,7 +6,7 @@ using Messenger.Contracts.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-namespace Messenger.Cli;
+namespace Messenger.Cli.Profile;
 
 /// <summary>A peer this profile pinned: the name it is shown under and the identity (certificate fingerprint) it proved.</summary>
 internal sealed record Contact(string Name, string PeerId, DateTimeOffset PinnedAt, DateTimeOffset? LastSeenAt)
