@@ -10,7 +10,7 @@ public static class ContractsVersion
     public const int Major = 1;
 
     /// <summary>Incremented when members are added without breaking existing plugins.</summary>
-    public const int Minor = 4;
+    public const int Minor = 5;
 
     /// <summary>The version as a <see cref="System.Version"/>, for display.</summary>
     public static Version Current { get; } = new(Major, Minor);

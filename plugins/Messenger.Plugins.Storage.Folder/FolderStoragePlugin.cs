@@ -9,6 +9,9 @@ using Microsoft.Extensions.Options;
 
 [assembly: MessengerPlugin(typeof(FolderStoragePlugin))]
 
+// The folder store encrypts nothing: a host never asks its user for a key to open it.
+[assembly: StoragePlugin(RequiresKey = false)]
+
 namespace Messenger.Plugins.Storage.Folder;
 
 /// <summary>The plugin entry: adds the folder store as the host's <see cref="IMessageStore"/>, <see cref="IProfileStore"/> and <see cref="IFileStore"/>.</summary>

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 [assembly: MessengerPlugin(typeof(SqlCipherStoragePlugin))]
+[assembly: StoragePlugin(RequiresKey = true)]
 
 namespace Messenger.Plugins.Storage.SqlCipher;
 

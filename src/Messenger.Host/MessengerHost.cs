@@ -21,9 +21,10 @@ public static class MessengerHost
     /// <param name="pluginsFile">The <c>plugins.json</c> to load, or null for a host without plugins.</param>
     /// <param name="settings">Generic host settings (arguments, content root), or null.</param>
     /// <param name="bootstrapLogger">Told about plugin loading before the host's own logging exists, or null for the console.</param>
+    /// <param name="pluginSettings">Chooses each plugin's settings (see <see cref="PluginSettingsSelector"/>), or null for the file's own.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="PluginsConfigurationException"><paramref name="pluginsFile"/> is missing or malformed.</exception>
-    public static HostApplicationBuilder CreateBuilder(string? pluginsFile, HostApplicationBuilderSettings? settings = null, ILogger? bootstrapLogger = null)
+    public static HostApplicationBuilder CreateBuilder(string? pluginsFile, HostApplicationBuilderSettings? settings = null, ILogger? bootstrapLogger = null, PluginSettingsSelector? pluginSettings = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(settings ?? new HostApplicationBuilderSettings());
         builder.ConfigureContainer(new DefaultServiceProviderFactory(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true }));
@@ -39,7 +40,7 @@ public static class MessengerHost
         {
             var file = PluginsFile.Load(pluginsFile);
             using var fallbackFactory = bootstrapLogger is null ? LoggerFactory.Create(l => l.AddSimpleConsoleIfAvailable()) : null;
-            catalog = PluginCatalog.Load(file, builder.Services, bootstrapLogger ?? fallbackFactory!.CreateLogger("Messenger.Plugins"));
+            catalog = PluginCatalog.Load(file, builder.Services, bootstrapLogger ?? fallbackFactory!.CreateLogger("Messenger.Plugins"), pluginSettings);
         }
 
         builder.Services.AddSingleton(catalog);

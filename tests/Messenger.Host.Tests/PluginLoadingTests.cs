@@ -4,6 +4,7 @@ using Messenger.Contracts.Framing;
 using Messenger.Host.Framing;
 using Messenger.Host.Plugins;
 using Messenger.TestSupport;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -71,7 +72,7 @@ public sealed class PluginLoadingTests : IDisposable
         Assert.Contains("the test plugin refuses to configure", failed.Reason, StringComparison.Ordinal);
         Assert.Equal("ReadReceipts", Assert.Single(catalog.Loaded).Name);
         var error = Assert.Single(logs.Entries, e => e.Level == LogLevel.Error);
-        Assert.Contains("Plugin 'Broken' was skipped", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"Plugin 'Broken' ({file}:1:13) was skipped", error.Message, StringComparison.Ordinal); // the entry's place in the file
         Assert.DoesNotContain(builder.Services, d => d.ServiceType.Name == "ThrowingPluginMarker");
     }
 
@@ -131,7 +132,7 @@ public sealed class PluginLoadingTests : IDisposable
     }
 
     [Theory]
-    [InlineData("{ \"plugins\": [ { \"name\": \"x\", ", "not valid JSON (line 1")]
+    [InlineData("{ \"plugins\": [ { \"name\": \"x\", ", "not valid JSON: ")]
     [InlineData("[]", "must be an object with a \"plugins\" array")]
     [InlineData("{ \"plugins\": {} }", "\"plugins\" must be an array, not an object")]
     [InlineData("{ \"plugins\": [ 42 ] }", "plugins[0]: an entry must be an object, not a number")]
@@ -169,6 +170,67 @@ public sealed class PluginLoadingTests : IDisposable
         Assert.Equal("/srv/messenger/plugins/A", entry.Folder);
         Assert.Equal("/srv/messenger/plugins/A/A.dll", entry.AssemblyPath);
         Assert.True(entry.Enabled);
+    }
+
+    [Fact]
+    public void BadPluginsFile_OverSeveralLines_NamesLineAndColumnFromOne_InCharacters()
+    {
+        var path = _temp.File("plugins.json");
+        File.WriteAllText(path, """
+            {
+              // comments are allowed
+              "plugins": [
+                { "name": "Ä", "folder": "a" },
+                { "name": "B", "folder": "b", "enabled": "yes" }
+              ]
+            }
+            """);
+
+        var ex = Assert.Throws<PluginsConfigurationException>(() => MessengerHost.CreateBuilder(path));
+
+        Assert.StartsWith($"{path}:5:35: plugins[1] (\"B\"): \"enabled\" must be true or false", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PluginsFileThatIsNotJson_NamesLineAndColumnFromOne_WithoutTheParsersZeroBasedTail()
+    {
+        var path = _temp.File("plugins.json");
+        File.WriteAllText(path, "{\n  \"plugins\": [\n    { \"name\": \"é\" ] }\n");
+
+        var ex = Assert.Throws<PluginsConfigurationException>(() => MessengerHost.CreateBuilder(path));
+
+        Assert.StartsWith($"{path}:3:19: not valid JSON: ", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("LineNumber", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SettingsSelector_ChoosesWhatThePluginIsConfiguredWith_AndSeesTheEntry()
+    {
+        var file = WritePluginsFile(new { name = "ReadReceipts", folder = ReadReceiptsFolder, settings = new { sendReceipts = "sometimes" } });
+        var seen = new List<(string Name, string? Given, bool Storage)>();
+
+        using var host = MessengerHost.CreateBuilder(file, bootstrapLogger: new CollectingLoggerProvider().CreateLogger("b"), pluginSettings: (entry, storage) =>
+        {
+            seen.Add((entry.Name, entry.Settings["sendReceipts"], storage is not null));
+            return new ConfigurationBuilder().AddInMemoryCollection([new("sendReceipts", "true")]).Build();
+        }).BuildMessengerHost();
+
+        var catalog = host.Services.GetRequiredService<PluginCatalog>();
+        Assert.Empty(catalog.Failed); // the file's invalid value never reached the plugin
+        Assert.Null(Assert.Single(catalog.Loaded).Storage);
+        Assert.Equal([("ReadReceipts", "sometimes", false)], seen);
+    }
+
+    [Theory]
+    [InlineData("Messenger.Plugins.Storage.Folder", false)]
+    [InlineData("Messenger.Plugins.Storage.SqlCipher", true)]
+    public void StoragePlugins_DeclareWhetherTheyNeedAKey(string project, bool requiresKey)
+    {
+        var file = WritePluginsFile(new { name = "Storage", folder = RepoPaths.PluginFolder(project) });
+
+        var catalog = MessengerHost.InspectPlugins(file, new CollectingLoggerProvider().CreateLogger("b"));
+
+        Assert.Equal(requiresKey, Assert.Single(catalog.Loaded).Storage?.RequiresKey);
     }
 
     private string WritePluginsFile(params object[] entries)

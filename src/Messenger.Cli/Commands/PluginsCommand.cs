@@ -28,7 +28,13 @@ internal static class PluginsCommand
             .AddColumn("Plugin").AddColumn("State").AddColumn("Version").AddColumn("Where / why");
         foreach (var plugin in catalog.Loaded)
         {
-            table.AddRow(Markup.Escape(plugin.Name), "[green]loaded[/]", Markup.Escape(plugin.Version), Markup.Escape(plugin.AssemblyPath));
+            var store = plugin.Storage switch
+            {
+                { RequiresKey: true } => " (store: needs a key)",
+                { RequiresKey: false } => " (store: no key)",
+                null => "",
+            };
+            table.AddRow(Markup.Escape(plugin.Name), "[green]loaded[/]" + store, Markup.Escape(plugin.Version), Markup.Escape(plugin.AssemblyPath));
         }
 
         foreach (var name in catalog.Disabled)

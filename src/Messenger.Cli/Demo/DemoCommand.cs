@@ -80,8 +80,8 @@ internal static class DemoCommand
         var loadAtBob = new DemoLoad();
         using var peerFiles = DemoPeerFiles.Create();
         AnsiConsole.MarkupLine($"[grey]Each peer keeps its store under {Markup.Escape(peerFiles.Root)} with a random key (deleted at the end).[/]");
-        using var alice = BuildPeer(peerFiles.WriteFor("alice", pluginsFile), null);
-        using var bob = BuildPeer(peerFiles.WriteFor("bob", pluginsFile), loadAtBob);
+        using var alice = BuildPeer(pluginsFile, peerFiles.For("alice"), null);
+        using var bob = BuildPeer(pluginsFile, peerFiles.For("bob"), loadAtBob);
         PluginsCommand.Render(alice.Services.GetRequiredService<PluginCatalog>());
 
         AnsiConsole.MarkupLine("[grey]Connecting over 127.0.0.1: SDP offer/answer, ICE over UDP, DTLS 1.2, SCTP, one data channel…[/]");
@@ -236,9 +236,9 @@ internal static class DemoCommand
         AnsiConsole.Write(history);
     }
 
-    private static IHost BuildPeer(string pluginsFile, DemoLoad? load)
+    private static IHost BuildPeer(string pluginsFile, StoreSettings stores, DemoLoad? load)
     {
-        var builder = MessengerHost.CreateBuilder(pluginsFile, bootstrapLogger: NullLogger.Instance);
+        var builder = MessengerHost.CreateBuilder(pluginsFile, bootstrapLogger: NullLogger.Instance, pluginSettings: stores.Select);
         builder.Logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole(o => o.SingleLine = true);
         if (load is not null)
         {

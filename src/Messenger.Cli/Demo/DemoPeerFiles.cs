@@ -3,8 +3,8 @@ using System.Security.Cryptography;
 namespace Messenger.Cli.Demo;
 
 /// <summary>
-/// Two peers in one process need two stores: the demo derives one plugins.json per peer from the operator's, with
-/// folders made absolute and each plugin's data paths and store key moved into the peer's own demo folder.
+/// Two peers in one process need two stores: each peer loads the operator's plugins.json with its stores moved into
+/// the peer's own demo folder under a random key (nothing of the operator's data is touched).
 /// </summary>
 internal sealed class DemoPeerFiles : IDisposable
 {
@@ -15,17 +15,13 @@ internal sealed class DemoPeerFiles : IDisposable
     public static DemoPeerFiles Create() =>
         new(Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "messenger-demo-" + Guid.NewGuid().ToString("n")[..8])).FullName);
 
-    /// <summary>Writes the peer's plugins.json and returns its path.</summary>
-    public string WriteFor(string peer, string pluginsFile)
+    /// <summary>The peer's store settings: its own folder and a random key for this demo run, never the operator's data.</summary>
+    public StoreSettings For(string peer)
     {
         var peerFolder = Directory.CreateDirectory(Path.Combine(Root, peer)).FullName;
         var keyFile = Path.Combine(peerFolder, "store.key");
         File.WriteAllText(keyFile, Convert.ToHexString(RandomNumberGenerator.GetBytes(32)));
-
-        // A store: its own folder and a random key for this demo run, never the operator's data.
-        var path = Path.Combine(peerFolder, "plugins.json");
-        StorePluginsFile.Write(pluginsFile, path, peerFolder, ("keyFile", keyFile));
-        return path;
+        return new StoreSettings(peerFolder, () => ("keyFile", keyFile), report: null);
     }
 
     public void Dispose()

@@ -20,15 +20,19 @@ internal sealed class StoreProfile
     public const string HomeVariable = "MESSENGER_HOME";
     private const int MaxPassphraseLength = 1024;
 
-    private StoreProfile(string folder, string pluginsFile)
+    private readonly FileInfo? _keyFile;
+    private bool _prompted;
+
+    private StoreProfile(string folder, string pluginsFile, FileInfo? keyFile)
     {
         Folder = folder;
         PluginsFile = pluginsFile;
+        _keyFile = keyFile;
     }
 
     public string Folder { get; }
 
-    /// <summary>The derived plugins.json the host loads (no secret inside).</summary>
+    /// <summary>The operator's plugins.json, which the host loads with the stores pointed at <see cref="Folder"/>.</summary>
     public string PluginsFile { get; }
 
     /// <summary>The options every command that opens the store takes.</summary>
@@ -55,7 +59,7 @@ internal sealed class StoreProfile
         }
     }
 
-    /// <summary>Resolves the folder and the key source and writes the derived plugins.json.</summary>
+    /// <summary>Resolves the folder; the key is asked for only when a store that needs one is loaded (see <see cref="OpenHost"/>).</summary>
     public static StoreProfile Resolve(ParseResult parse, Options options, string operatorPluginsFile)
     {
         if (parse.GetResult(options.Passphrase) is not null)
@@ -75,44 +79,48 @@ internal sealed class StoreProfile
             throw new CliException($"--profile: cannot use {folder}: {ex.Message}");
         }
 
-        (string, string) key;
-        if (parse.GetValue(options.KeyFile) is { } keyFile)
+        return new StoreProfile(folder, operatorPluginsFile, parse.GetValue(options.KeyFile));
+    }
+
+    /// <summary>The key setting a store that needs one is given: the key file, the variable, or a passphrase typed now.</summary>
+    private (string Name, string Value) KeySetting()
+    {
+        if (_keyFile is { } keyFile)
         {
-            key = keyFile.Exists
+            return keyFile.Exists
                 ? ("keyFile", keyFile.FullName)
                 : throw new StorageKeyException($"The key file {keyFile.FullName} does not exist.");
         }
-        else if (Environment.GetEnvironmentVariable(PassphraseVariable) is { Length: > 0 })
-        {
-            key = ("passphraseEnvironmentVariable", PassphraseVariable);
-        }
-        else if (!Console.IsInputRedirected)
-        {
-            var isNew = !Directory.EnumerateDirectories(folder).Any(store => File.Exists(Path.Combine(store, "messenger.db")));
-            var passphrase = Prompt($"Store passphrase for {folder}: ");
-            if (isNew && Prompt("New store: type it again: ") != passphrase)
-            {
-                throw new StorageKeyException("The two passphrases differ.");
-            }
 
-            // In this process only, and removed as soon as the store is open (see OpenHost).
-            Environment.SetEnvironmentVariable(PassphraseVariable, passphrase);
-            key = ("passphraseEnvironmentVariable", PassphraseVariable);
+        if (Environment.GetEnvironmentVariable(PassphraseVariable) is { Length: > 0 })
+        {
+            return ("passphraseEnvironmentVariable", PassphraseVariable);
         }
-        else
+
+        if (Console.IsInputRedirected || _prompted)
         {
             throw new StorageKeyException($"No store key: set {PassphraseVariable}, pass --key-file PATH, or run in a terminal to be asked.");
         }
 
-        var derived = Path.Combine(folder, "plugins.effective.json");
-        StorePluginsFile.Write(operatorPluginsFile, derived, folder, key);
-        return new StoreProfile(folder, derived);
+        var isNew = !Directory.EnumerateDirectories(Folder).Any(store => File.Exists(Path.Combine(store, "messenger.db")));
+        var passphrase = Prompt($"Store passphrase for {Folder}: ");
+        if (isNew && Prompt("New store: type it again: ") != passphrase)
+        {
+            throw new StorageKeyException("The two passphrases differ.");
+        }
+
+        // In this process only, and removed as soon as the store is open (see OpenHost).
+        _prompted = true;
+        Environment.SetEnvironmentVariable(PassphraseVariable, passphrase);
+        return ("passphraseEnvironmentVariable", PassphraseVariable);
     }
 
     /// <summary>Builds the host and opens the store now, so a wrong key fails at start with exit code 4.</summary>
     public IHost OpenHost(Action<HostApplicationBuilder>? configure = null)
     {
-        var builder = MessengerHost.CreateBuilder(PluginsFile, bootstrapLogger: NullLogger.Instance);
+        // A replaced setting is said once, on stderr (stdout belongs to the chat and to --json lines).
+        var settings = new StoreSettings(Folder, KeySetting, note => Console.Error.WriteLine($"messenger: note: {note}"));
+        var builder = MessengerHost.CreateBuilder(PluginsFile, bootstrapLogger: NullLogger.Instance, pluginSettings: settings.Select);
 
         // Logs go to stderr: stdout belongs to the chat (and to --json lines).
         builder.Logging.ClearProviders().SetMinimumLevel(LogLevel.Warning)

@@ -2,6 +2,8 @@ using System.Reflection;
 using McMaster.NETCore.Plugins;
 using Messenger.Contracts;
 using Messenger.Contracts.Plugins;
+using Messenger.Contracts.Storage;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -12,7 +14,18 @@ namespace Messenger.Host.Plugins;
 /// <param name="AssemblyPath">Its main assembly.</param>
 /// <param name="Version">Its assembly's informational or assembly version.</param>
 /// <param name="ContractsMajor">The contracts major it was built against.</param>
-public sealed record LoadedPlugin(string Name, string AssemblyPath, string Version, int ContractsMajor);
+/// <param name="Storage">Its storage declaration when it provides the stores, else null.</param>
+public sealed record LoadedPlugin(string Name, string AssemblyPath, string Version, int ContractsMajor, StoragePluginAttribute? Storage = null);
+
+/// <summary>
+/// Chooses the settings a plugin is configured with, once its assembly is loaded and before its
+/// <c>ConfigureServices</c> runs: the entry's own (<see cref="PluginEntry.Settings"/>) or the host's version of them
+/// (say, a store pointed at the user's own folder).
+/// </summary>
+/// <param name="entry">The entry of <c>plugins.json</c>.</param>
+/// <param name="storage">The plugin's storage declaration, or null when it declares none.</param>
+/// <returns>The settings to hand the plugin.</returns>
+public delegate IConfiguration PluginSettingsSelector(PluginEntry entry, StoragePluginAttribute? storage);
 
 /// <summary>A plugin that was skipped, and why.</summary>
 /// <param name="Name">Its name in <c>plugins.json</c>.</param>
@@ -53,8 +66,9 @@ public sealed partial class PluginCatalog
     /// <param name="file">The parsed <c>plugins.json</c>.</param>
     /// <param name="services">The host's service collection.</param>
     /// <param name="logger">Told about each plugin loaded or skipped.</param>
+    /// <param name="settings">Chooses each plugin's settings, or null for the entries' own.</param>
     /// <returns>What loaded and what was skipped.</returns>
-    public static PluginCatalog Load(PluginsFile file, IServiceCollection services, ILogger logger)
+    public static PluginCatalog Load(PluginsFile file, IServiceCollection services, ILogger logger, PluginSettingsSelector? settings = null)
     {
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(services);
@@ -71,21 +85,21 @@ public sealed partial class PluginCatalog
 
             try
             {
-                var loaded = LoadOne(entry, services);
+                var loaded = LoadOne(entry, services, settings);
                 catalog._loaded.Add(loaded);
                 LogLoaded(logger, entry.Name, loaded.Version, entry.AssemblyPath);
             }
             catch (PluginLoadException ex)
             {
                 catalog._failed.Add(new FailedPlugin(entry.Name, entry.AssemblyPath, ex.Message));
-                LogSkipped(logger, entry.Name, ex.Message, ex.InnerException);
+                LogSkipped(logger, entry.Name, entry.Location, ex.Message, ex.InnerException);
             }
         }
 
         return catalog;
     }
 
-    private static LoadedPlugin LoadOne(PluginEntry entry, IServiceCollection services)
+    private static LoadedPlugin LoadOne(PluginEntry entry, IServiceCollection services, PluginSettingsSelector? settingsSelector)
     {
         if (!Directory.Exists(entry.Folder))
         {
@@ -114,12 +128,16 @@ public sealed partial class PluginCatalog
 
         var attribute = ReadAttribute(assembly);
         CheckContractsVersion(assembly, attribute);
+        var storage = ReadStorageAttribute(assembly);
         var entryPoint = CreateEntry(attribute.EntryType);
         var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
             ?? assembly.GetName().Version?.ToString()
             ?? "unknown";
 
         // Stage the plugin's registrations so a plugin that throws halfway leaves the host's collection untouched.
+        // Outside the plugin's own try: what the host's selector throws (a store key that cannot be had, say) is the
+        // host's error, not a reason to skip the plugin.
+        var settings = settingsSelector?.Invoke(entry, storage) ?? entry.Settings;
         IServiceCollection staging = new ServiceCollection();
         foreach (var descriptor in services)
         {
@@ -128,7 +146,7 @@ public sealed partial class PluginCatalog
 
         try
         {
-            entryPoint.ConfigureServices(staging, entry.Settings);
+            entryPoint.ConfigureServices(staging, settings);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -141,7 +159,19 @@ public sealed partial class PluginCatalog
             services.Add(descriptor);
         }
 
-        return new LoadedPlugin(entry.Name, entry.AssemblyPath, version, attribute.ContractsMajor);
+        return new LoadedPlugin(entry.Name, entry.AssemblyPath, version, attribute.ContractsMajor, storage);
+    }
+
+    private static StoragePluginAttribute? ReadStorageAttribute(Assembly assembly)
+    {
+        try
+        {
+            return assembly.GetCustomAttribute<StoragePluginAttribute>();
+        }
+        catch (Exception ex) when (ex is TypeLoadException or FileNotFoundException or FileLoadException or CustomAttributeFormatException)
+        {
+            throw new PluginLoadException($"its storage attribute could not be read: {ex.Message}", ex);
+        }
     }
 
     private static MessengerPluginAttribute ReadAttribute(Assembly assembly)
@@ -196,8 +226,8 @@ public sealed partial class PluginCatalog
     [LoggerMessage(Level = LogLevel.Information, Message = "Plugin '{Name}' {Version} loaded from {Path}")]
     private static partial void LogLoaded(ILogger logger, string name, string version, string path);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Plugin '{Name}' was skipped: {Reason}")]
-    private static partial void LogSkipped(ILogger logger, string name, string reason, Exception? exception);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Plugin '{Name}' ({Location}) was skipped: {Reason}")]
+    private static partial void LogSkipped(ILogger logger, string name, string location, string reason, Exception? exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Plugin '{Name}' is disabled in plugins.json")]
     private static partial void LogDisabled(ILogger logger, string name);

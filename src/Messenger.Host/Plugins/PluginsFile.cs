@@ -11,7 +11,17 @@ namespace Messenger.Host.Plugins;
 /// <param name="AssemblyPath">The plugin's main assembly, absolute.</param>
 /// <param name="Enabled">False to keep the entry without loading it.</param>
 /// <param name="Settings">The entry's <c>settings</c> object, given to the plugin's <c>ConfigureServices</c>.</param>
-public sealed record PluginEntry(int Index, string Name, string Folder, string AssemblyPath, bool Enabled, IConfiguration Settings);
+public sealed record PluginEntry(int Index, string Name, string Folder, string AssemblyPath, bool Enabled, IConfiguration Settings)
+{
+    /// <summary>
+    /// Where the entry (or one of its properties, such as <c>"folder"</c> or <c>"settings.path"</c>) is written in the
+    /// file: <c>/srv/plugins.json:14:7</c>, 1-based line and column. Just the file when the position is unknown.
+    /// </summary>
+    public Func<string, string> Locate { get; init; } = _ => "plugins.json";
+
+    /// <summary>Where the entry starts in the file (see <see cref="Locate"/>).</summary>
+    public string Location => Locate("");
+}
 
 /// <summary>
 /// The parsed <c>plugins.json</c>: which plugins the host loads, from which folders, with which settings.
@@ -70,22 +80,25 @@ public sealed class PluginsFile
         ArgumentNullException.ThrowIfNull(json);
         var fullPath = System.IO.Path.GetFullPath(path);
         var baseFolder = System.IO.Path.GetDirectoryName(fullPath) ?? Environment.CurrentDirectory;
+        var utf8 = PluginsFilePositions.Encode(json);
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            document = JsonDocument.Parse(utf8, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
         }
         catch (JsonException ex)
         {
-            throw new PluginsConfigurationException($"{fullPath}: not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}): {ex.Message}", ex);
+            throw new PluginsConfigurationException($"{JsonErrorLocation(utf8, fullPath, ex)}: not valid JSON: {JsonErrorText(ex)}", ex);
         }
+
+        var positions = PluginsFilePositions.Index(utf8);
 
         using (document)
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("plugins", out var plugins))
             {
-                throw new PluginsConfigurationException($"{fullPath}: the file must be an object with a \"plugins\" array.");
+                throw new PluginsConfigurationException($"{fullPath}:1:1: the file must be an object with a \"plugins\" array.");
             }
 
             if (plugins.ValueKind != JsonValueKind.Array)
@@ -98,10 +111,17 @@ public sealed class PluginsFile
             var index = 0;
             foreach (var element in plugins.EnumerateArray())
             {
-                var entry = ParseEntry(element, index, fullPath, baseFolder);
+                var entryIndex = index;
+                string Locate(string key)
+                {
+                    var (line, column) = positions.Of(entryIndex, key);
+                    return $"{fullPath}:{line}:{column}";
+                }
+
+                var entry = ParseEntry(element, index, Locate, baseFolder);
                 if (!names.Add(entry.Name))
                 {
-                    throw new PluginsConfigurationException($"{fullPath}: plugins[{index}] (\"{entry.Name}\"): the name is used by an earlier entry; names must be unique.");
+                    throw new PluginsConfigurationException($"{Locate("name")}: plugins[{index}] (\"{entry.Name}\"): the name is used by an earlier entry; names must be unique.");
                 }
 
                 entries.Add(entry);
@@ -112,21 +132,22 @@ public sealed class PluginsFile
         }
     }
 
-    private static PluginEntry ParseEntry(JsonElement element, int index, string file, string baseFolder)
+    private static PluginEntry ParseEntry(JsonElement element, int index, Func<string, string> locate, string baseFolder)
     {
-        var where = $"{file}: plugins[{index}]";
+        var entry = $"plugins[{index}]";
         if (element.ValueKind != JsonValueKind.Object)
         {
-            throw new PluginsConfigurationException($"{where}: an entry must be an object, not {Describe(element.ValueKind)}.");
+            throw new PluginsConfigurationException($"{locate("")}: {entry}: an entry must be an object, not {Describe(element.ValueKind)}.");
         }
 
+        Func<string, string> where = key => $"{locate(key)}: {entry}";
         var name = RequiredString(element, "name", where);
-        where = $"{where} (\"{name}\")";
+        where = key => $"{locate(key)}: {entry} (\"{name}\")";
         foreach (var property in element.EnumerateObject())
         {
             if (!KnownEntryProperties.Contains(property.Name))
             {
-                throw new PluginsConfigurationException($"{where}: unknown property \"{property.Name}\"; expected {string.Join(", ", KnownEntryProperties.Order(StringComparer.Ordinal))}.");
+                throw new PluginsConfigurationException($"{where(property.Name)}: unknown property \"{property.Name}\"; expected {string.Join(", ", KnownEntryProperties.Order(StringComparer.Ordinal))}.");
             }
         }
 
@@ -134,7 +155,7 @@ public sealed class PluginsFile
         var assemblyName = OptionalString(element, "assembly", where) ?? System.IO.Path.GetFileName(folder.TrimEnd(System.IO.Path.DirectorySeparatorChar)) + ".dll";
         if (assemblyName.IndexOfAny(['/', '\\']) >= 0 || assemblyName is "." or "..")
         {
-            throw new PluginsConfigurationException($"{where}: \"assembly\" must be a file name inside the plugin's folder, not a path.");
+            throw new PluginsConfigurationException($"{where("assembly")}: \"assembly\" must be a file name inside the plugin's folder, not a path.");
         }
 
         var enabled = true;
@@ -144,7 +165,7 @@ public sealed class PluginsFile
             {
                 JsonValueKind.True => true,
                 JsonValueKind.False => false,
-                _ => throw new PluginsConfigurationException($"{where}: \"enabled\" must be true or false, not {Describe(enabledElement.ValueKind)}."),
+                _ => throw new PluginsConfigurationException($"{where("enabled")}: \"enabled\" must be true or false, not {Describe(enabledElement.ValueKind)}."),
             };
         }
 
@@ -153,22 +174,22 @@ public sealed class PluginsFile
         {
             if (settingsElement.ValueKind != JsonValueKind.Object)
             {
-                throw new PluginsConfigurationException($"{where}: \"settings\" must be an object, not {Describe(settingsElement.ValueKind)}.");
+                throw new PluginsConfigurationException($"{where("settings")}: \"settings\" must be an object, not {Describe(settingsElement.ValueKind)}.");
             }
 
             using var stream = new MemoryStream(Encoding.UTF8.GetBytes(settingsElement.GetRawText()));
             settings = new ConfigurationBuilder().AddJsonStream(stream).Build();
         }
 
-        return new PluginEntry(index, name, folder, System.IO.Path.Combine(folder, assemblyName), enabled, settings);
+        return new PluginEntry(index, name, folder, System.IO.Path.Combine(folder, assemblyName), enabled, settings) { Locate = locate };
     }
 
-    private static string RequiredString(JsonElement element, string property, string where) =>
+    private static string RequiredString(JsonElement element, string property, Func<string, string> where) =>
         OptionalString(element, property, where) is { Length: > 0 } value
             ? value
-            : throw new PluginsConfigurationException($"{where}: \"{property}\" is required and must be a non-empty string.");
+            : throw new PluginsConfigurationException($"{where(property)}: \"{property}\" is required and must be a non-empty string.");
 
-    private static string? OptionalString(JsonElement element, string property, string where)
+    private static string? OptionalString(JsonElement element, string property, Func<string, string> where)
     {
         if (!element.TryGetProperty(property, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -177,7 +198,22 @@ public sealed class PluginsFile
 
         return value.ValueKind == JsonValueKind.String
             ? value.GetString()!.Trim()
-            : throw new PluginsConfigurationException($"{where}: \"{property}\" must be a string, not {Describe(value.ValueKind)}.");
+            : throw new PluginsConfigurationException($"{where(property)}: \"{property}\" must be a string, not {Describe(value.ValueKind)}.");
+    }
+
+    // System.Text.Json reports 0-based lines and byte offsets; people (and editors) count from 1, in characters.
+    private static string JsonErrorLocation(byte[] utf8, string path, JsonException ex)
+    {
+        var (line, column) = PluginsFilePositions.LinesOf(utf8).AtLineByte(ex.LineNumber ?? 0, ex.BytePositionInLine ?? 0);
+        return $"{path}:{line}:{column}";
+    }
+
+    // The parser's message without its own 0-based "LineNumber: 3 | BytePositionInLine: 4." tail.
+    private static string JsonErrorText(JsonException ex)
+    {
+        var text = ex.Message;
+        var tail = text.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        return (tail > 0 ? text[..tail] : text).TrimEnd('.', ' ') + ".";
     }
 
     private static string Describe(JsonValueKind kind) => kind switch
