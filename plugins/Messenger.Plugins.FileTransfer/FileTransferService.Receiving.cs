@@ -225,7 +225,7 @@ internal sealed partial class FileTransferService
             var stored = await _files!.OpenReadAsync(transfer.FileId!, cancellationToken).ConfigureAwait(false);
             await using (stored.ConfigureAwait(false))
             {
-                await HashPrefixAsync(hash, stored, offset, cancellationToken).ConfigureAwait(false);
+                await HashPrefixAsync(hash, stored, offset, done => ReportPreparing(transfer, done, offset), cancellationToken).ConfigureAwait(false);
             }
 
             return hash;
@@ -237,11 +237,20 @@ internal sealed partial class FileTransferService
         }
     }
 
-    private static async Task HashPrefixAsync(IncrementalHash hash, Stream stream, long length, CancellationToken cancellationToken)
+    /// <summary>Hashes the first <paramref name="length"/> bytes; <paramref name="progress"/> hears of it at the start, every 64 MiB and at the end.</summary>
+    private static async Task HashPrefixAsync(IncrementalHash hash, Stream stream, long length, Action<long> progress, CancellationToken cancellationToken)
     {
+        if (length == 0)
+        {
+            return;
+        }
+
+        const long ProgressEvery = 64L << 20;
         var buffer = ArrayPool<byte>.Shared.Rent(1024 * 1024);
         try
         {
+            progress(0);
+            var nextReport = ProgressEvery;
             for (long left = length; left > 0;)
             {
                 var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), cancellationToken).ConfigureAwait(false);
@@ -252,6 +261,11 @@ internal sealed partial class FileTransferService
 
                 hash.AppendData(buffer, 0, read);
                 left -= read;
+                if (length - left >= nextReport || left == 0)
+                {
+                    progress(length - left);
+                    nextReport = length - left + ProgressEvery;
+                }
             }
         }
         finally

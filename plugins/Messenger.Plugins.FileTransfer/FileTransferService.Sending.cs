@@ -76,7 +76,7 @@ internal sealed partial class FileTransferService
 
                     // The digest covers the whole file, so a resumed run hashes the prefix it does not send.
                     using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                    await HashPrefixAsync(hash, stream, offset, token).ConfigureAwait(false);
+                    await HashPrefixAsync(hash, stream, offset, done => ReportPreparing(transfer, done, offset), token).ConfigureAwait(false);
                     if (transfer.Sending.OnPrefixHashed(hash.GetCurrentHash(), receiverPrefix) is { } mismatch)
                     {
                         await FailRunAsync(transfer, cancellation, mismatch).ConfigureAwait(false);

@@ -572,6 +572,9 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
         }
     }
 
+    private void ReportPreparing(Transfer transfer, long done, long total) =>
+        Publish(new TransferPreparing(transfer.Snapshot(), TransferPreparation.CheckingResumedPrefix, done, total));
+
     private void Publish(TransferEvent transferEvent)
     {
         _events.Publish(transferEvent);

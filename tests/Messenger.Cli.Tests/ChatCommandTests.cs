@@ -40,6 +40,12 @@ public class ChatCommandTests(ITestOutputHelper log)
         Assert.Equal("Hi Alice", (string?)(await alice.NextEventAsync("chat-received"))["text"]);
 
         await alice.SendAsync($"/send \"{big}\" {small}");
+
+        // Alice hears at once that each file is being prepared, before its offer goes (events are read in order).
+        var preparing = await alice.NextEventAsync("preparing");
+        Assert.Equal("offer", (string?)preparing["work"]);
+        Assert.Contains((string?)preparing["name"], new[] { "big archive.bin", "notes.txt" });
+        Assert.Equal("outgoing", (string?)(await alice.NextEventAsync("transfer-offered", e => (string?)e["name"] == (string?)preparing["name"]))["direction"]);
         var offers = new List<JsonObject> { await bob.NextEventAsync("transfer-offered"), await bob.NextEventAsync("transfer-offered") };
         Assert.Equal(["big archive.bin", "notes.txt"], offers.Select(o => (string?)o["name"]).Order());
         Assert.Contains(offers, o => (long?)o["size"] == 16_000_000 && (string?)o["mediaType"] == "application/octet-stream");
@@ -309,8 +315,13 @@ public class ChatCommandTests(ITestOutputHelper log)
         await using (var alice = Alice())
         await using (var bob = Bob())
         {
+            // Bob says he is checking what he holds before the transfer restarts; Alice checks her side of it too.
+            var checkedPrefix = await bob.NextEventAsync("preparing", e => (string?)e["id"] == transferId && (long?)e["done"] == (long?)e["total"]);
+            Assert.Equal("checking-resumed-prefix", (string?)checkedPrefix["work"]);
             var resumed = await bob.NextEventAsync("transfer-started", e => (string?)e["id"] == transferId);
             Assert.True((long?)resumed["resumedFrom"] > 0, resumed.ToJsonString());
+            Assert.Equal((long?)resumed["resumedFrom"], (long?)checkedPrefix["total"]);
+            await alice.NextEventAsync("preparing", e => (string?)e["id"] == transferId && (string?)e["work"] == "checking-resumed-prefix");
             await bob.NextEventAsync("transfer-completed", e => (string?)e["id"] == transferId, TimeSpan.FromMinutes(2));
             await alice.SendAsync("/quit");
             Assert.Equal(0, await alice.WaitForExitAsync());
@@ -405,8 +416,13 @@ public class ChatCommandTests(ITestOutputHelper log)
         await using (var alice = Alice("room-bob", "bob"))
         await using (var bob = Bob())
         {
+            // Bob says he is checking what he holds before the transfer restarts; Alice checks her side of it too.
+            var checkedPrefix = await bob.NextEventAsync("preparing", e => (string?)e["id"] == transferId && (long?)e["done"] == (long?)e["total"]);
+            Assert.Equal("checking-resumed-prefix", (string?)checkedPrefix["work"]);
             var resumed = await bob.NextEventAsync("transfer-started", e => (string?)e["id"] == transferId);
             Assert.True((long?)resumed["resumedFrom"] > 0, resumed.ToJsonString());
+            Assert.Equal((long?)resumed["resumedFrom"], (long?)checkedPrefix["total"]);
+            await alice.NextEventAsync("preparing", e => (string?)e["id"] == transferId && (string?)e["work"] == "checking-resumed-prefix");
             await bob.NextEventAsync("transfer-completed", e => (string?)e["id"] == transferId, TimeSpan.FromMinutes(2));
             await alice.SendAsync("/quit");
             Assert.Equal(0, await alice.WaitForExitAsync());

@@ -79,6 +79,21 @@ public sealed class CancelAndResumeTests
         Assert.Equal(chunkCount - (resumedA.ResumedFrom / Chunk), pair.ServiceA.ChunksSent(id) - sentBefore);
         var stored = pair.TransfersB.GetTransfers().Single();
         Assert.Equal(await File.ReadAllBytesAsync(path), await TransferTests.ReadStoredAsync(pair.FilesB, stored.FileId!));
+
+        // Both sides said they were checking the prefix, from 0 to all of it, before the resumed run started.
+        foreach (var events in new[] { pair.EventsA, pair.EventsB })
+        {
+            var checking = events.Events.OfType<TransferPreparing>().Where(e => e.Transfer.TransferId == id).ToList();
+            Assert.NotEmpty(checking);
+            Assert.All(checking, e => Assert.Equal((TransferPreparation.CheckingResumedPrefix, resumedA.ResumedFrom), (e.Work, e.BytesTotal)));
+            Assert.Equal(0, checking[0].BytesDone);
+            Assert.Equal(resumedA.ResumedFrom, checking[^1].BytesDone);
+        }
+
+        var receiverEvents = pair.EventsB.Events.Where(e => e.Transfer.TransferId == id).ToList();
+        Assert.True(
+            receiverEvents.FindLastIndex(e => e is TransferPreparing) < receiverEvents.FindLastIndex(e => e is TransferStarted),
+            "the receiver's prefix check was reported after its transfer had restarted");
     }
 
     [Theory]

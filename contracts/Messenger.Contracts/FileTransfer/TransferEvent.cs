@@ -39,3 +39,22 @@ public sealed record TransferCancelled(TransferInfo Transfer, bool ByPeer) : Tra
 /// <param name="Transfer">The transfer.</param>
 /// <param name="ByPeer">True when the remote peer rejected, false when this peer did.</param>
 public sealed record TransferRejected(TransferInfo Transfer, bool ByPeer) : TransferEvent(Transfer);
+
+/// <summary>
+/// Work before the bytes move, with its progress (since contracts 1.5). A resumed transfer first proves that the
+/// prefix the receiver holds is the sender's: each side hashes that prefix, which takes seconds for gigabytes.
+/// Raised when the work starts, at least every 64 MiB, and when it ends (<paramref name="BytesDone"/> equal to
+/// <paramref name="BytesTotal"/>).
+/// </summary>
+/// <param name="Transfer">The transfer.</param>
+/// <param name="Work">What is being done.</param>
+/// <param name="BytesDone">Bytes done so far.</param>
+/// <param name="BytesTotal">Bytes in all.</param>
+public sealed record TransferPreparing(TransferInfo Transfer, TransferPreparation Work, long BytesDone, long BytesTotal) : TransferEvent(Transfer);
+
+/// <summary>The work a <see cref="TransferPreparing"/> event reports (new values may be added).</summary>
+public enum TransferPreparation
+{
+    /// <summary>Hashing the prefix a resumed transfer continues from, to prove both sides hold the same bytes.</summary>
+    CheckingResumedPrefix,
+}

@@ -259,6 +259,8 @@ internal sealed class ChatSession
 
         try
         {
+            // The offer leaves once the preview is made (a video's frame takes a moment): say so at once.
+            _output.Preparing(full, new FileInfo(full).Length);
             await _files.SendFileAsync(full, new SendFileOptions { PeerId = _peer }, cancellationToken);
         }
         catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException or ArgumentException)

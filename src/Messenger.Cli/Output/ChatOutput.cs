@@ -153,6 +153,13 @@ internal sealed class ChatOutput
     public void ChatSent(ChatMessage message) =>
         Event("chat-sent", new JsonObject { ["id"] = message.MessageId, ["text"] = message.Text }, null);
 
+    /// <summary>A file is being prepared for its offer (media type, preview): shown before the offer goes.</summary>
+    public void Preparing(string path, long size) =>
+        Event(
+            "preparing",
+            new JsonObject { ["work"] = "offer", ["path"] = path, ["name"] = Path.GetFileName(path), ["size"] = size },
+            $"[grey]Preparing {Markup.Escape(Clean(Path.GetFileName(path)))} ({ByteSize.Format(size)}) for its offer…[/]");
+
     public void Transfer(TransferEvent transferEvent)
     {
         var t = transferEvent.Transfer;
@@ -165,6 +172,14 @@ internal sealed class ChatOutput
                 break;
             case TransferOffered:
                 Event("transfer-offered", Describe(t), $"Offering [bold]{name}[/] ({ByteSize.Format(t.Size)}, {Markup.Escape(t.MediaType)}) as {t.TransferId}; waiting for {Markup.Escape(Peer)} to accept");
+                break;
+            case TransferPreparing p:
+                Event(
+                    "preparing",
+                    Describe(t).With("work", "checking-resumed-prefix").With("done", p.BytesDone).With("total", p.BytesTotal),
+                    p.BytesDone == 0
+                        ? $"[grey]{name}: checking the {ByteSize.Format(p.BytesTotal)} {(t.Direction == Direction.Incoming ? "already received" : "already sent")} before resuming…[/]"
+                        : p.BytesDone == p.BytesTotal ? $"[grey]{name}: {ByteSize.Format(p.BytesTotal)} checked[/]" : null);
                 break;
             case TransferStarted s:
                 Event("transfer-started", Describe(t).With("resumedFrom", s.ResumedFrom), s.ResumedFrom > 0 ? $"{name}: resuming at {ByteSize.Format(s.ResumedFrom)}" : null);
