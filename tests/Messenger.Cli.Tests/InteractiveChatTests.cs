@@ -41,6 +41,7 @@ public class InteractiveChatTests(ITestOutputHelper log)
             await tmux.WaitForScreenAsync(s => s.Contains("porch: hi terminal", StringComparison.Ordinal));
 
             await tmux.TypeAsync($"/send {big}");
+            await tmux.WaitForScreenAsync(s => s.Contains("Preparing big.bin (30 MB) for its offer", StringComparison.Ordinal));
             await tmux.WaitForScreenAsync(s => s.Contains("⇡ big.bin", StringComparison.Ordinal) && s.Contains('━') && s.Contains('%'));
             log.WriteLine("While sending:\n" + await tmux.ScreenAsync());
             await bob.NextEventAsync("transfer-completed");
@@ -100,6 +101,24 @@ public class InteractiveChatTests(ITestOutputHelper log)
             Assert.DoesNotContain("not-the-secret", screen, StringComparison.Ordinal);
             Assert.Contains("SECOND=4", Exit(), StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task History_InATerminal_WithTheFolderStore_AsksForNoPassphrase()
+    {
+        using var temp = new TempFolder();
+        var plugins = temp.File("plugins.json");
+        File.WriteAllText(plugins, $$"""{ "plugins": [ { "name": "Storage", "folder": "{{RepoPaths.PluginFolder("Messenger.Plugins.Storage.Folder")}}" } ] }""");
+        var exitFile = temp.File("exit");
+        var command = $"env -u MESSENGER_STORE_PASSPHRASE -u NO_COLOR LANG=C.UTF-8 TERM=xterm-256color dotnet {Quote(MessengerProcess.Dll)} history --profile {Quote(temp.File("me"))} --plugins {Quote(plugins)}; echo EXIT=$? > {Quote(exitFile)}; sleep 120";
+
+        await using var tmux = await Tmux.StartAsync(command, temp.Path);
+        await Tmux.WaitForAsync(() => Task.FromResult(File.Exists(exitFile) && File.ReadAllText(exitFile).Trim().Length > 0), "history to end");
+
+        var screen = await tmux.ScreenAsync();
+        Assert.Contains("No messages stored in", screen, StringComparison.Ordinal);
+        Assert.DoesNotContain("passphrase", screen, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("EXIT=0", File.ReadAllText(exitFile).Trim());
     }
 
     private static string Quote(string path) => "'" + path.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
