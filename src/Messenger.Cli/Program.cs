@@ -31,6 +31,7 @@ var root = new RootCommand("""
     SignalCommand.Create(),
     HistoryCommand.Create(pluginsOption, new StoreProfile.Options()),
     ExportCommand.Create(pluginsOption, new StoreProfile.Options()),
+    ExportCommand.CreateOpen(pluginsOption, new StoreProfile.Options()),
     FilesCommand.Create(pluginsOption, new StoreProfile.Options()),
     ContactsCommand.Whoami(pluginsOption, new StoreProfile.Options()),
     ContactsCommand.Contacts(pluginsOption, new StoreProfile.Options()),

@@ -110,11 +110,42 @@ public class ChatCommandTests(ITestOutputHelper log)
         Assert.True(shortExit == 0, shortOutput);
         Assert.Equal(Sha256(small), Sha256(byShortId));
 
+        // messenger open: a private decrypted copy for a quick look, its path on stdout.
+        var (openExit, opened) = await MessengerProcess.RunAsync(temp.Path, "open", (string)notes["shortId"]!, "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.True(openExit == 0, opened);
+        var openedPath = opened.Split('\n')[0].Trim();
+        try
+        {
+            Assert.Equal("notes.txt", Path.GetFileName(openedPath));
+            Assert.Equal(Sha256(small), Sha256(openedPath));
+            var mode = OperatingSystem.IsWindows() ? default : File.GetUnixFileMode(Path.GetDirectoryName(openedPath)!); // the suite runs on Linux
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, mode);
+            Assert.Contains("delete it when done", opened, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(openedPath)!, recursive: true);
+        }
+
         var (historyExit, history) = await MessengerProcess.RunAsync(temp.Path, "history", "--json", "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
         Assert.True(historyExit == 0, history);
         var messages = history.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
         Assert.Contains(messages, m => (string?)m["text"] == "Hello Bob" && (string?)m["direction"] == "incoming" && (string?)m["peer"] == "alice" && ((string?)m["conversation"])!.Length == 64);
         Assert.Contains(messages, m => (string?)m["text"] == "Hi Alice" && (string?)m["direction"] == "outgoing");
+
+        // The files are in the history too, in time order with the chat, each with its id.
+        var historyFiles = messages.Where(m => (string?)m["kind"] == "file").ToList();
+        Assert.Equal(["big archive.bin", "notes.txt"], historyFiles.Select(f => (string?)f["name"]).Order());
+        Assert.All(historyFiles, f => Assert.Equal(("incoming", "Completed", "alice"), ((string?)f["direction"], (string?)f["state"], (string?)f["peer"])));
+        Assert.Equal(files.Select(f => (string?)f["id"]).Order(), historyFiles.Select(f => (string?)f["id"]).Order());
+        var times = messages.Select(m => DateTimeOffset.Parse((string)m["sentAt"]!, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(times.Order(), times);
+        Assert.True(messages.FindIndex(m => (string?)m["text"] == "Hi Alice") < messages.FindIndex(m => (string?)m["kind"] == "file"), "a file sent after the chat is listed before it");
+
+        var (textExit, text) = await MessengerProcess.RunAsync(temp.Path, "history", "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.True(textExit == 0, text);
+        var notesLine = Assert.Single(text.Split('\n'), l => l.Contains("alice sent notes.txt (", StringComparison.Ordinal));
+        Assert.EndsWith($"(file {(string?)notes["shortId"]}, completed: messenger export {(string?)notes["shortId"]} PATH)", notesLine.TrimEnd(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -86,7 +86,7 @@ public class InteractiveChatTests(ITestOutputHelper log)
             await tmux.TypeAsync("sesame-secret-1");
             await Tmux.WaitForAsync(() => Task.FromResult(Exit().Contains("FIRST=", StringComparison.Ordinal)), "the first run to end");
             var screen = await tmux.ScreenAsync();
-            Assert.Contains("No messages stored in", screen, StringComparison.Ordinal);
+            Assert.Contains("No messages or files stored in", screen, StringComparison.Ordinal);
             Assert.DoesNotContain("sesame", screen, StringComparison.Ordinal);
             Assert.Contains("FIRST=0", Exit(), StringComparison.Ordinal);
         }
@@ -116,7 +116,7 @@ public class InteractiveChatTests(ITestOutputHelper log)
         await Tmux.WaitForAsync(() => Task.FromResult(File.Exists(exitFile) && File.ReadAllText(exitFile).Trim().Length > 0), "history to end");
 
         var screen = await tmux.ScreenAsync();
-        Assert.Contains("No messages stored in", screen, StringComparison.Ordinal);
+        Assert.Contains("No messages or files stored in", screen, StringComparison.Ordinal);
         Assert.DoesNotContain("passphrase", screen, StringComparison.OrdinalIgnoreCase);
         Assert.Equal("EXIT=0", File.ReadAllText(exitFile).Trim());
     }

@@ -22,7 +22,7 @@ public class PluginsFileTests
         var (exit, output) = await MessengerProcess.RunAsync(temp.Path, "history", "--profile", temp.File("me"), "--plugins", plugins);
 
         Assert.True(exit == 0, output);
-        Assert.Contains("No messages stored in", output, StringComparison.Ordinal);
+        Assert.Contains("No messages or files stored in", output, StringComparison.Ordinal);
         Assert.True(Directory.Exists(temp.File("me/Storage")), "the store was not made in the profile folder");
     }
 

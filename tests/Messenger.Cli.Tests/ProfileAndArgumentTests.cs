@@ -29,7 +29,7 @@ public class ProfileAndArgumentTests
         var (exit, output) = await RunWithPassphraseAsync(temp, "correct staple", "history", "--profile", profile);
 
         Assert.True(exit == 0, output);
-        Assert.Contains("No messages stored in", output, StringComparison.Ordinal);
+        Assert.Contains("No messages or files stored in", output, StringComparison.Ordinal);
     }
 
     [Fact]
