@@ -78,6 +78,7 @@ public static class MessengerHost
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<FramingOptions>();
+        services.AddOptions<ChatLimits>();
         services.TryAddSingleton<FrameRouter>();
         services.TryAddSingleton<PeerSessionHost>();
         services.TryAddSingleton<ChatService>();

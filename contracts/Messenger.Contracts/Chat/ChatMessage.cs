@@ -22,3 +22,11 @@ public sealed record ChatMessageReceived(ChatMessage Message) : ChatEvent;
 /// <param name="DeliveredAt">When the acknowledgement arrived, by this peer's clock.</param>
 /// <param name="RoundTrip">The time from sending to the acknowledgement.</param>
 public sealed record ChatMessageDelivered(string MessageId, DateTimeOffset DeliveredAt, TimeSpan RoundTrip) : ChatEvent;
+
+/// <summary>
+/// The peer refused one of this peer's messages without storing it (since contracts 1.5): it came faster than the
+/// peer accepts chat, or past what the peer stores per conversation in an interval. Send it again later.
+/// </summary>
+/// <param name="MessageId">The message id.</param>
+/// <param name="Reason">The peer's reason, as it sent it.</param>
+public sealed record ChatMessageRefused(string MessageId, string Reason) : ChatEvent;

@@ -42,6 +42,16 @@ public interface IPeerSession
     /// <exception cref="Channels.DataChannelClosedException">The session has ended.</exception>
     ValueTask SendAsync(FrameKind kind, ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Ends the session because the peer broke a limit (say, thousands of refused offers): the peer is told
+    /// <paramref name="reason"/> before the channel closes, and <see cref="Ended"/> fires on both sides. For a peer
+    /// past a hard bound, not for an ordinary refusal (that is a reply frame). Since contracts 1.5; sessions that
+    /// cannot close throw <see cref="NotSupportedException"/>.
+    /// </summary>
+    /// <param name="reason">One sentence, shown to both users.</param>
+    /// <returns>A task that completes when the session has ended.</returns>
+    ValueTask CloseAsync(string reason) => throw new NotSupportedException("This session cannot be closed by a plugin.");
+
     /// <summary>Opens a lane of the bulk scheduler for one producer, such as one file transfer.</summary>
     /// <param name="name">A name for logs.</param>
     /// <returns>The lane; dispose it when done.</returns>

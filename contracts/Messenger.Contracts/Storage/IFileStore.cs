@@ -52,6 +52,13 @@ public interface IFileStore
     /// <param name="cancellationToken">Cancels the enumeration.</param>
     /// <returns>The files.</returns>
     IAsyncEnumerable<StoredFileInfo> ListAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The bytes free where new files go (the file system's space available to this process), or null when the store
+    /// cannot tell. A receiver refuses an offer the space cannot hold instead of failing half way. Since contracts
+    /// 1.5; stores that do not implement it report null.
+    /// </summary>
+    long? AvailableBytes => null;
 }
 
 /// <summary>Appends to one stored file. Not thread-safe; one writer per file at a time.</summary>

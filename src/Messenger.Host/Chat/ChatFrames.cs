@@ -11,6 +11,34 @@ public static class HostFrameKinds
 
     /// <summary>The receiver's acknowledgement of a chat message: <see cref="ChatAckFrame"/>.</summary>
     public static readonly FrameKind ChatAck = new(2);
+
+    /// <summary>The session is being closed by the sender, and why: <see cref="SessionCloseFrame"/>. Handled by the session itself.</summary>
+    public static readonly FrameKind SessionClose = new(3);
+
+    /// <summary>The receiver refused a chat message without storing it (a limit): <see cref="ChatRefusedFrame"/>.</summary>
+    public static readonly FrameKind ChatRefused = new(4);
+}
+
+/// <summary>The body of a session-close frame: the sender closes the channel right after it.</summary>
+[MessagePackObject]
+public sealed class SessionCloseFrame
+{
+    /// <summary>Why, for the other user (at most 500 characters are kept).</summary>
+    [Key(0)]
+    public string Reason { get; set; } = "";
+}
+
+/// <summary>The body of a chat refusal: the message was not stored; the sender may try again later.</summary>
+[MessagePackObject]
+public sealed class ChatRefusedFrame
+{
+    /// <summary>The refused message's id.</summary>
+    [Key(0)]
+    public string Id { get; set; } = "";
+
+    /// <summary>Why (at most 500 characters are kept).</summary>
+    [Key(1)]
+    public string Reason { get; set; } = "";
 }
 
 /// <summary>The body of a chat message frame. Keys are append-only.</summary>

@@ -21,23 +21,27 @@ public sealed partial class ChatService : IChatService, IFrameHandler, IPeerSess
     /// <summary>The longest message id accepted from the peer.</summary>
     public const int MaxIdLength = 64;
 
-    private static readonly FrameKind[] OwnedKinds = [HostFrameKinds.ChatMessage, HostFrameKinds.ChatAck];
+    private static readonly FrameKind[] OwnedKinds = [HostFrameKinds.ChatMessage, HostFrameKinds.ChatAck, HostFrameKinds.ChatRefused];
 
     private readonly TimeProvider _time;
     private readonly Lazy<IMessageStore?> _store;
     private readonly ILogger<ChatService> _logger;
     private readonly EventFanout<ChatEvent> _events = new();
     private readonly ConcurrentDictionary<string, long> _awaitingAck = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ChatAllowance> _allowances = new(StringComparer.Ordinal);
+    private readonly ChatLimits _limits;
     private IPeerSession? _session;
 
     /// <summary>Creates the chat service.</summary>
     /// <param name="time">The clock.</param>
     /// <param name="services">Where the message store comes from, when a storage plugin is loaded (the last one registered wins).</param>
     /// <param name="logger">Logging.</param>
-    public ChatService(TimeProvider time, IServiceProvider services, ILogger<ChatService> logger)
+    /// <param name="limits">What a peer may put into the chat, or null for the defaults.</param>
+    public ChatService(TimeProvider time, IServiceProvider services, ILogger<ChatService> logger, Microsoft.Extensions.Options.IOptions<ChatLimits>? limits = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         _time = time;
+        _limits = limits?.Value ?? new ChatLimits();
 
         // Opened on first use, not at start-up: listing plugins or a wrong passphrase must not need the store open.
         _store = new Lazy<IMessageStore?>(() => services.GetServices<IMessageStore>().LastOrDefault());
@@ -105,15 +109,21 @@ public sealed partial class ChatService : IChatService, IFrameHandler, IPeerSess
     public ValueTask HandleFrameAsync(IPeerSession session, FrameKind kind, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
-        return kind == HostFrameKinds.ChatMessage
-            ? OnMessageAsync(session, Deserialize<ChatMessageFrame>(body), cancellationToken)
-            : OnAckAsync(Deserialize<ChatAckFrame>(body), cancellationToken);
+        if (kind == HostFrameKinds.ChatMessage)
+        {
+            return OnMessageAsync(session, Deserialize<ChatMessageFrame>(body), cancellationToken);
+        }
+
+        return kind == HostFrameKinds.ChatAck
+            ? OnAckAsync(Deserialize<ChatAckFrame>(body), cancellationToken)
+            : OnRefusedAsync(Deserialize<ChatRefusedFrame>(body));
     }
 
     /// <inheritdoc />
     public ValueTask OnSessionStartedAsync(IPeerSession session, CancellationToken cancellationToken)
     {
         Volatile.Write(ref _session, session);
+        _allowances[session.SessionId] = new ChatAllowance(_limits, _time);
         return ValueTask.CompletedTask;
     }
 
@@ -121,6 +131,7 @@ public sealed partial class ChatService : IChatService, IFrameHandler, IPeerSess
     public ValueTask OnSessionEndedAsync(IPeerSession session)
     {
         Interlocked.CompareExchange(ref _session, null, session);
+        _allowances.TryRemove(session.SessionId, out _);
         return ValueTask.CompletedTask;
     }
 
@@ -182,6 +193,21 @@ public sealed partial class ChatService : IChatService, IFrameHandler, IPeerSess
             throw new FrameFormatException("the chat message timestamp is out of range", ex);
         }
 
+        // Over a limit: refused, not stored, and the peer is told; past the hard bound the session ends.
+        var allowance = _allowances.GetOrAdd(session.SessionId, _ => new ChatAllowance(_limits, _time));
+        if (allowance.TryTake() is { } refusal)
+        {
+            if (allowance.Refused > _limits.MaxRefusedPerSession)
+            {
+                await session.CloseAsync($"the peer sent chat faster than this side accepts: {allowance.Refused - 1} messages refused").ConfigureAwait(false);
+                return;
+            }
+
+            var refused = MessagePackSerializer.Serialize(new ChatRefusedFrame { Id = frame.Id, Reason = refusal }, UntrustedMessagePack.Options, cancellationToken);
+            await session.SendAsync(HostFrameKinds.ChatRefused, refused, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         var message = new ChatMessage(frame.Id, Direction.Incoming, sentAt, frame.Text, frame.AttachmentTransferId);
         var isNew = _store.Value is not { } store || await store.AddMessageAsync(ToStored(message, session.PeerId), cancellationToken).ConfigureAwait(false);
 
@@ -210,6 +236,20 @@ public sealed partial class ChatService : IChatService, IFrameHandler, IPeerSess
         }
 
         Publish(new ChatMessageDelivered(frame.Id, now, _time.GetElapsedTime(sentTimestamp)));
+    }
+
+    private ValueTask OnRefusedAsync(ChatRefusedFrame frame)
+    {
+        CheckId(frame.Id);
+        if (!_awaitingAck.TryRemove(frame.Id, out _))
+        {
+            LogUnexpectedAck(frame.Id);
+            return ValueTask.CompletedTask;
+        }
+
+        var reason = frame.Reason ?? "";
+        Publish(new ChatMessageRefused(frame.Id, reason.Length > 500 ? reason[..500] : reason));
+        return ValueTask.CompletedTask;
     }
 
     private void Publish(ChatEvent chatEvent)

@@ -34,4 +34,10 @@ public sealed class FramingOptions
     /// receive window, so over it the window binds first and chat is never held behind a slow handler.
     /// </summary>
     public long HandlerQueueBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>
+    /// The hard bound on malformed frames from one peer in one session: the one after it closes the session, with the
+    /// reason told to the peer. Each is dropped and counted; the log shows at most 10 lines per 10 s.
+    /// </summary>
+    public int MaxMalformedFramesPerSession { get; set; } = 1000;
 }

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Messenger.Contracts.Channels;
 using Messenger.Contracts.Framing;
+using Messenger.Host.Chat;
 using Messenger.Host.Framing;
 using Microsoft.Extensions.Logging;
 
@@ -31,6 +32,8 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
     private readonly int _maxReceivedFrameSize;
     private readonly int _handlerQueueCapacity;
     private readonly long _handlerQueueBytes;
+    private readonly int _maxMalformed;
+    private int _closing;
 
     // One inbox per handler, made at its first frame; touched only by the receive loop (RunAsync).
     private readonly Dictionary<IFrameHandler, HandlerInbox> _inboxes = [];
@@ -54,7 +57,52 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
         _maxReceivedFrameSize = options.MaxReceivedFrameSize;
         _handlerQueueCapacity = options.HandlerQueueCapacity;
         _handlerQueueBytes = options.HandlerQueueBytes;
+        _maxMalformed = options.MaxMalformedFramesPerSession;
         MaxFrameBodySize = channel.MaxMessageSize - FrameCodec.MaxHeaderSize;
+    }
+
+    /// <summary>Why this side closed the session (<see cref="CloseAsync"/>), or null.</summary>
+    public string? CloseReason { get; private set; }
+
+    /// <summary>Why the peer closed the session, as it said in its session-close frame (cleaned, at most 500 characters), or null.</summary>
+    public string? RemoteCloseReason { get; private set; }
+
+    /// <summary>
+    /// Tells the peer <paramref name="reason"/> in a session-close frame (waiting at most 2 s for it to leave), then
+    /// closes the channel; the session ends once the frames already received are handled. Safe to call from a frame
+    /// handler of this session, and more than once (the first reason counts).
+    /// </summary>
+    /// <param name="reason">One sentence for both users.</param>
+    /// <returns>A task that completes once the channel is closing.</returns>
+    public async ValueTask CloseAsync(string reason)
+    {
+        ArgumentNullException.ThrowIfNull(reason);
+        if (Interlocked.Exchange(ref _closing, 1) != 0 || _ended.IsCancellationRequested)
+        {
+            return;
+        }
+
+        CloseReason = reason;
+        LogClosing(PeerId, reason);
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(2), TimeProvider.System);
+        try
+        {
+            var body = MessagePack.MessagePackSerializer.Serialize(new SessionCloseFrame { Reason = reason.Length > 500 ? reason[..500] : reason }, Messenger.Host.Framing.UntrustedMessagePack.Options, CancellationToken.None);
+            await _scheduler.SendInteractiveAsync(HostFrameKinds.SessionClose, body, limit.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or DataChannelClosedException or ObjectDisposedException)
+        {
+            // The peer is gone or not reading: closing is all that is left.
+        }
+
+        try
+        {
+            await _channel.CloseAsync(limit.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or DataChannelClosedException or ObjectDisposedException)
+        {
+            // Already closed or closing.
+        }
     }
 
     /// <summary>The buffered amount the send scheduler writes bulk up to now (it follows the send rate).</summary>
@@ -181,6 +229,12 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
             return false;
         }
 
+        if (kind == HostFrameKinds.SessionClose)
+        {
+            OnPeerClosing(body);
+            return false;
+        }
+
         if (!_router.TryGetHandler(kind, out var handler))
         {
             Reject(FrameRejectionReason.UnknownKind, kind.Value, $"no handler owns frame kind {kind}");
@@ -256,6 +310,24 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
         }
     }
 
+    private void OnPeerClosing(ReadOnlyMemory<byte> body)
+    {
+        string reason;
+        try
+        {
+            reason = MessagePack.MessagePackSerializer.Deserialize<SessionCloseFrame>(body, Messenger.Host.Framing.UntrustedMessagePack.Options).Reason ?? "";
+        }
+        catch (MessagePack.MessagePackSerializationException)
+        {
+            reason = "";
+        }
+
+        // Shown to a person: no control or format characters, bounded.
+        var clean = new string(reason.Take(500).Select(c => char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format ? '\uFFFD' : c).ToArray());
+        RemoteCloseReason ??= clean.Length == 0 ? "no reason given" : clean;
+        LogPeerClosing(PeerId, RemoteCloseReason);
+    }
+
     private void Reject(FrameRejectionReason reason, int? kind, string message)
     {
         if (reason == FrameRejectionReason.UnknownKind)
@@ -265,6 +337,10 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
         else
         {
             Statistics.OnMalformed();
+            if (Statistics.Malformed > _maxMalformed)
+            {
+                _ = CloseAsync($"the peer sent more than {_maxMalformed} malformed frames").AsTask();
+            }
         }
 
         // Counted always (Statistics); logged within a budget, so a peer sending garbage cannot flood the log.
@@ -324,6 +400,12 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Frame handler '{Handler}' failed on a kind {Kind} frame")]
     private partial void LogHandlerFailed(string handler, int kind, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Closing the session with {PeerId}: {Reason}")]
+    private partial void LogClosing(string peerId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The peer {PeerId} is closing the session: {Reason}")]
+    private partial void LogPeerClosing(string peerId, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Session observer {Observer} failed when the session ended")]
     private partial void LogObserverFailed(string observer, Exception exception);
