@@ -45,6 +45,15 @@ public sealed class FileTransferOptions
     public int MaxOpenIncomingTransfers { get; set; } = 64;
 
     /// <summary>
+    /// Space kept free on the store's disk: an offer is rejected when what it and every unfinished incoming transfer
+    /// still need would leave less than this (when the store can tell its free space).
+    /// </summary>
+    public long MinFreeDiskBytes { get; set; } = 64L << 20;
+
+    /// <summary>Rejected offers from one peer in one session after which the session is closed with the reason.</summary>
+    public int MaxRefusedOffersPerSession { get; set; } = 1000;
+
+    /// <summary>
     /// How often a receiver asks the sender to resend from a missing chunk before failing the transfer. A real data
     /// channel never loses frames; a lossy test link does.
     /// </summary>
@@ -71,6 +80,9 @@ public sealed class FileTransferOptions
         MaxPreviewBytes = (int)(ReadLong(settings, "maxPreviewBytes") ?? MaxPreviewBytes);
         MaxIncomingFileBytes = ReadLong(settings, "maxIncomingFileBytes") ?? MaxIncomingFileBytes;
         MaxGapRequests = (int)(ReadLong(settings, "maxGapRequests") ?? MaxGapRequests);
+        MaxOpenIncomingTransfers = (int)(ReadLong(settings, "maxOpenIncomingTransfers") ?? MaxOpenIncomingTransfers);
+        MinFreeDiskBytes = ReadLong(settings, "minFreeDiskBytes") ?? MinFreeDiskBytes;
+        MaxRefusedOffersPerSession = (int)(ReadLong(settings, "maxRefusedOffersPerSession") ?? MaxRefusedOffersPerSession);
         if (ReadLong(settings, "progressIntervalMilliseconds") is { } ms)
         {
             ProgressInterval = TimeSpan.FromMilliseconds(ms);
@@ -121,6 +133,21 @@ public sealed class FileTransferOptions
         if (MaxGapRequests is < 0 or > 1000)
         {
             throw new InvalidOperationException($"FileTransfer 'maxGapRequests' must be 0 to 1000, not {MaxGapRequests}.");
+        }
+
+        if (MaxOpenIncomingTransfers is < 1 or > 100_000)
+        {
+            throw new InvalidOperationException($"FileTransfer 'maxOpenIncomingTransfers' must be 1 to 100000, not {MaxOpenIncomingTransfers}.");
+        }
+
+        if (MinFreeDiskBytes < 0)
+        {
+            throw new InvalidOperationException($"FileTransfer 'minFreeDiskBytes' must not be negative, not {MinFreeDiskBytes}.");
+        }
+
+        if (MaxRefusedOffersPerSession is < 1 or > 10_000_000)
+        {
+            throw new InvalidOperationException($"FileTransfer 'maxRefusedOffersPerSession' must be 1 to 10000000, not {MaxRefusedOffersPerSession}.");
         }
 
         if (ProgressInterval <= TimeSpan.Zero)

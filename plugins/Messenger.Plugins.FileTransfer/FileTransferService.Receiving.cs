@@ -15,6 +15,11 @@ internal sealed partial class FileTransferService
         if (ValidateOffer(session, offer) is { } problem)
         {
             LogRefusedOffer(offer.TransferId, problem);
+            if (await CountRefusedOfferAsync(session).ConfigureAwait(false))
+            {
+                return;
+            }
+
             var refused = new TransferInfo
             {
                 TransferId = offer.TransferId,
@@ -37,6 +42,11 @@ internal sealed partial class FileTransferService
             {
                 // Another peer's transfer (or one recorded without its peer): never resumed into from this session.
                 LogRefusedOffer(offer.TransferId, "the id names a transfer that does not belong to this peer");
+                if (await CountRefusedOfferAsync(session).ConfigureAwait(false))
+                {
+                    return;
+                }
+
                 await TrySendAsync(session, TransferFrameKinds.Reject, ControlFrameCodec.Write(new RejectFrame { TransferId = offer.TransferId, Reason = "this transfer cannot be resumed here; send the file again" })).ConfigureAwait(false);
                 return;
             }
@@ -117,6 +127,51 @@ internal sealed partial class FileTransferService
         }
     }
 
+    /// <summary>
+    /// Counts a refused offer of this session; true once past <see cref="FileTransferOptions.MaxRefusedOffersPerSession"/>,
+    /// when the session has been closed with the reason instead of answering.
+    /// </summary>
+    private async ValueTask<bool> CountRefusedOfferAsync(IPeerSession session)
+    {
+        var refused = _refusedOffers.AddOrUpdate(session.SessionId, 1, static (_, n) => n + 1);
+        if (refused <= _options.MaxRefusedOffersPerSession)
+        {
+            return false;
+        }
+
+        try
+        {
+            await session.CloseAsync($"the peer sent more than {_options.MaxRefusedOffersPerSession} offers this side had to reject").ConfigureAwait(false);
+        }
+        catch (NotSupportedException)
+        {
+            // A session that cannot be closed: keep rejecting (each costs one small frame).
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Null when the store's disk can hold <paramref name="offer"/> on top of what the unfinished incoming transfers
+    /// still need (keeping <see cref="FileTransferOptions.MinFreeDiskBytes"/> free), else why not. Unknown free space passes.
+    /// </summary>
+    private string? CheckDiskSpace(OfferFrame offer)
+    {
+        if (_files?.AvailableBytes is not { } free)
+        {
+            return null;
+        }
+
+        var pending = _transfers.Values
+            .Where(t => t.Direction == Direction.Incoming && !t.IsFinal && !string.Equals(t.Id, offer.TransferId, StringComparison.Ordinal))
+            .Sum(t => Math.Max(0, t.Size - t.VerifiedBytes));
+        var needed = pending + offer.Size + _options.MinFreeDiskBytes;
+        return needed <= free
+            ? null
+            : $"the receiver's disk has {free:N0} bytes free; this {offer.Size:N0}-byte file, {pending:N0} bytes still due in unfinished transfers and {_options.MinFreeDiskBytes:N0} kept free need {needed:N0}";
+    }
+
     /// <summary>Unfinished incoming transfers of this peer, other than <paramref name="except"/> (a resumed offer is no new one).</summary>
     private int OpenIncoming(IPeerSession session, string except) =>
         _transfers.Values.Count(t => t.Direction == Direction.Incoming && !t.IsFinal && t.BelongsTo(session) && !string.Equals(t.Id, except, StringComparison.Ordinal));
@@ -140,6 +195,7 @@ internal sealed partial class FileTransferService
             _ when offer.Preview is { } p && (p.ThumbnailMediaType is null or { Length: > MaxMediaTypeLength } || p.SourceMediaType is null or { Length: > MaxMediaTypeLength }) => "the preview's media types are missing or too long",
             _ when OpenIncoming(session, offer.TransferId) >= _options.MaxOpenIncomingTransfers =>
                 $"this peer already has {_options.MaxOpenIncomingTransfers} unfinished incoming transfers here; finish or cancel some first",
+            _ when !_transfers.ContainsKey(offer.TransferId) && CheckDiskSpace(offer) is { } full => full,
             _ => null,
         };
     }

@@ -35,6 +35,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
     private readonly IFileStore? _files;
     private readonly IMessageStore? _messages;
     private readonly ConcurrentDictionary<string, Transfer> _transfers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _refusedOffers = new(StringComparer.Ordinal);
     private readonly EventFanout<TransferEvent> _events = new();
     private readonly SemaphoreSlim _loadGate = new(1, 1);
     private readonly HashSet<string> _unknownReplied = new(StringComparer.Ordinal);
@@ -275,6 +276,7 @@ internal sealed partial class FileTransferService : IFileTransferService, IFrame
     public async ValueTask OnSessionEndedAsync(IPeerSession session)
     {
         Interlocked.CompareExchange(ref _session, null, session);
+        _refusedOffers.TryRemove(session.SessionId, out _);
         foreach (var transfer in _transfers.Values.Where(t => ReferenceEquals(t.Session, session)))
         {
             await CancelRunAsync(transfer).ConfigureAwait(false);

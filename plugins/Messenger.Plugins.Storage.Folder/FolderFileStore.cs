@@ -28,6 +28,9 @@ public sealed class FolderFileStore : IFileStore, IDisposable
     /// <summary>The folder completed files are moved into.</summary>
     public string DownloadsDirectory { get; }
 
+    /// <inheritdoc/>
+    public long? AvailableBytes => DiskSpace.AvailableBytes(DownloadsDirectory);
+
     internal SqliteDatabase Database => database;
 
     /// <summary>Where a completed file is, or null when it is not complete or not stored.</summary>

@@ -37,6 +37,9 @@ public sealed class SqlCipherFileStore : IFileStore
 
     internal string FilesDirectory { get; }
 
+    /// <inheritdoc/>
+    public long? AvailableBytes => DiskSpace.AvailableBytes(FilesDirectory);
+
     internal SqliteDatabase Database => database;
 
     /// <summary>The key-encryption key; read only on the database connection, where a rekey cannot change it mid-use.</summary>

@@ -1,3 +1,4 @@
+using Messenger.Contracts.Storage;
 using Messenger.Contracts.FileTransfer;
 using Messenger.Contracts.Framing;
 using Messenger.Plugins.FileTransfer.Protocol;
@@ -49,6 +50,53 @@ public sealed class BadInputTests
         await pair.EventsB.WaitForEndAsync("t0");
         await peer.SendAsync(TransferFrameKinds.Offer, RawPeer.Offer(Content, id: "t4"));
         Assert.Equal("t4", (await peer.ExpectAsync<AcceptFrame>(TransferFrameKinds.Accept)).TransferId);
+    }
+
+    [Fact]
+    public async Task Offer_TheDiskCannotHold_IsRejectedSayingHowMuchIsFree_NothingStored()
+    {
+        // The store's real free space, with all but a sliver of it to be kept free: a 5-byte file no longer fits.
+        var free = new DriveInfo(Path.GetTempPath()).AvailableFreeSpace;
+        var peer = await RawPeer.StartAsync(o => o.MinFreeDiskBytes = free - 2);
+        await using var pair = peer.Pair;
+
+        await peer.SendAsync(TransferFrameKinds.Offer, RawPeer.Offer(Content, id: "big"));
+
+        var reject = await peer.ExpectAsync<RejectFrame>(TransferFrameKinds.Reject);
+        Assert.Equal("big", reject.TransferId);
+        Assert.Contains("the receiver's disk has", reject.Reason, StringComparison.Ordinal);
+        Assert.Contains("bytes free", reject.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(pair.TransfersB.GetTransfers(), t => t.State != TransferState.Rejected);
+    }
+
+    [Fact]
+    public async Task RejectedOffers_PastTheHardBound_CloseTheSession_WithTheReasonAtThePeer()
+    {
+        var peer = await RawPeer.StartAsync(o => o.MaxRefusedOffersPerSession = 20);
+        await using var pair = peer.Pair;
+
+        try
+        {
+            for (var i = 0; i < 40 && !pair.SessionA.Ended.IsCancellationRequested; i++)
+            {
+                var offer = RawPeer.Offer(Content, id: $"bad{i}");
+                offer.Size = -1;
+                await peer.SendAsync(TransferFrameKinds.Offer, offer);
+            }
+        }
+        catch (Messenger.Contracts.Channels.DataChannelClosedException)
+        {
+            // Closed while the flood was still going: the bound did its job.
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!pair.SessionA.Ended.IsCancellationRequested)
+        {
+            await Task.Delay(10, timeout.Token);
+        }
+
+        Assert.Equal("the peer sent more than 20 offers this side had to reject", pair.SessionB.CloseReason);
+        Assert.Equal(pair.SessionB.CloseReason, pair.SessionA.RemoteCloseReason);
     }
 
     [Theory]

@@ -137,7 +137,14 @@ public sealed class IncomingWriterTests
 
         // Read only to sniff its type, not hashed: the offer does not wait for a pass over a terabyte.
         Assert.InRange(source.BytesRead, 1, 64 * 1024);
-        Assert.Equal(1L << 40, (await pair.EventsB.WaitForAsync<TransferOffered>()).Transfer.Size);
+        // The offer arrives whole; a receiver whose disk cannot hold a terabyte refuses it for that (and says so).
+        var arrived = await pair.EventsB.WaitForAsync<TransferEvent>(e => e is TransferOffered or TransferRejected);
+        Assert.Equal(1L << 40, arrived.Transfer.Size);
+        if (arrived is TransferRejected)
+        {
+            Assert.Contains("the receiver's disk has", arrived.Transfer.Reason, StringComparison.Ordinal);
+        }
+
         await pair.TransfersA.CancelAsync(offered.TransferId);
     }
 

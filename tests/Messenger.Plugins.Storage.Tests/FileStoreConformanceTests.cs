@@ -37,6 +37,16 @@ public abstract class FileStoreConformanceTests : StoreTestBase
         return copy.ToArray();
     }
 
+    [Fact]
+    public void AvailableBytes_IsTheFreeSpaceOfTheFileSystemTheStoreIsOn()
+    {
+        var free = Store.Files.AvailableBytes;
+
+        Assert.NotNull(free);
+        var temp = new DriveInfo(Path.GetTempPath()).AvailableFreeSpace; // the stores of these tests live under the temporary folder
+        Assert.InRange(free.Value, temp - (256L << 20), temp + (256L << 20));
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
