@@ -71,9 +71,10 @@ internal sealed class ChatSession
         }
 
         Task running;
+        Messenger.Host.Sessions.PeerSession session;
         try
         {
-            (_, running) = await _host.Services.GetRequiredService<PeerSessionHost>().StartAsync(_link.Channel, _peer, CancellationToken.None);
+            (session, running) = await _host.Services.GetRequiredService<PeerSessionHost>().StartAsync(_link.Channel, _peer, CancellationToken.None);
         }
         catch (InvalidOperationException) when (_link.Channel.State != DataChannelState.Open)
         {
@@ -96,9 +97,13 @@ internal sealed class ChatSession
             }
             else if (first == running)
             {
-                reason = _link.Connection.ConnectionState == PeerConnectionState.Failed
-                    ? $"the connection failed: {_link.Connection.Error?.Message ?? "no reason given"}"
-                    : _link.Connection.AbortReason is { } aborted ? $"the connection was aborted: {aborted.TrimEnd('.')}" : $"{_output.Peer} left";
+                reason = session switch
+                {
+                    { CloseReason: { } ours } => $"closed the session: {ours}",
+                    { RemoteCloseReason: { } theirs } => $"{_output.Peer} closed the session: {theirs}",
+                    _ when _link.Connection.ConnectionState == PeerConnectionState.Failed => $"the connection failed: {_link.Connection.Error?.Message ?? "no reason given"}",
+                    _ => _link.Connection.AbortReason is { } aborted ? $"the connection was aborted: {aborted.TrimEnd('.')}" : $"{_output.Peer} left",
+                };
             }
         }
         finally

@@ -144,6 +144,9 @@ internal sealed class ChatOutput
                     new JsonObject { ["id"] = m.MessageId, ["text"] = m.Text, ["sentAt"] = m.SentAt.ToString("O", CultureInfo.InvariantCulture) },
                     $"[blue]{Markup.Escape(Peer)}[/]: {Markup.Escape(Clean(m.Text))}");
                 break;
+            case ChatMessageRefused r:
+                Event("chat-refused", new JsonObject { ["id"] = r.MessageId, ["reason"] = r.Reason }, $"[yellow]{Markup.Escape(Peer)} did not take your message[/]: {Markup.Escape(Clean(r.Reason))}");
+                break;
             case ChatMessageDelivered d:
                 Event("chat-delivered", new JsonObject { ["id"] = d.MessageId, ["roundTripMilliseconds"] = Math.Round(d.RoundTrip.TotalMilliseconds, 2) }, null);
                 break;
