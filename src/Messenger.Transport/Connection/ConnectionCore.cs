@@ -242,6 +242,11 @@ internal sealed class ConnectionCore : IDisposable
                 case DtlsRecordKind.End:
                     return;
                 case DtlsRecordKind.ApplicationData when _association is { } association:
+                    if (_agent is { } agent && agent.NoteHeard(now))
+                    {
+                        AfterIce(now);
+                    }
+
                     association.HandlePacket(plaintext, now);
                     Flush(now); // SACKs go out as the association asks (every second packet), batched below us
                     break;

@@ -38,6 +38,7 @@ public sealed class IceAgent
     private TimeSpan _checkingStarted = TimeSpan.MaxValue;
     private TimeSpan _firstValid = TimeSpan.MaxValue;
     private TimeSpan _lastConsent;
+    private TimeSpan _lastHeard;
     private TimeSpan _nextConsent = TimeSpan.MaxValue;
     private IceCandidatePair? _nominating;
     private int _prflxCount;
@@ -107,7 +108,16 @@ public sealed class IceAgent
             else
             {
                 next = Min(next, _nextConsent);
-                next = Min(next, _lastConsent + (State == IceConnectionState.Disconnected ? _options.ConsentTimeout : _options.DisconnectedTimeout));
+                next = Min(next, _lastConsent + _options.ConsentTimeout);
+                if (State != IceConnectionState.Disconnected)
+                {
+                    next = Min(next, _lastHeard + _options.DisconnectedTimeout);
+                }
+
+                if (!HasConsentCheckOut)
+                {
+                    next = Min(next, _lastHeard + _options.ProbeAfter);
+                }
             }
 
             return next;
@@ -244,8 +254,45 @@ public sealed class IceAgent
             SendCheck(selected, useCandidate: false, isConsent: true, now);
             _nextConsent = now + _options.ConsentInterval * (0.8 + (0.4 * _random.NextDouble()));
         }
+        else if (SelectedPair is { } silent && now - _lastHeard >= _options.ProbeAfter && !HasConsentCheckOut)
+        {
+            // Nothing from the peer for a while: ask now whether it is still there (an extra consent check).
+            SendCheck(silent, useCandidate: false, isConsent: true, now);
+        }
 
         UpdateState(now);
+    }
+
+    /// <summary>
+    /// Something authenticated came from the peer on the selected pair (a DTLS record): it is alive. Cheap enough for
+    /// every record; true when this ended a Disconnected state (the caller then drains the agent's events).
+    /// </summary>
+    public bool NoteHeard(TimeSpan now)
+    {
+        _lastHeard = now;
+        if (State != IceConnectionState.Disconnected || SelectedPair is null)
+        {
+            return false;
+        }
+
+        UpdateState(now);
+        return true;
+    }
+
+    private bool HasConsentCheckOut
+    {
+        get
+        {
+            foreach (var check in _checks.Values)
+            {
+                if (check.IsConsent)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
     }
 
     public bool TryDequeueTransmit(out IceTransmit transmit) => _transmits.TryDequeue(out transmit);
@@ -542,6 +589,7 @@ public sealed class IceAgent
         {
             // RFC 7675 §5.1: an authenticated answer on the selected pair renews consent.
             _lastConsent = now;
+            _lastHeard = now;
             if (check.IsConsent)
             {
                 UpdateState(now);
@@ -628,6 +676,7 @@ public sealed class IceAgent
         if (first)
         {
             _lastConsent = now;
+            _lastHeard = now;
             _nextConsent = now + _options.ConsentInterval;
         }
     }
@@ -673,7 +722,7 @@ public sealed class IceAgent
             Fail($"Consent expired: no answer from {SelectedPair.RemoteEndPoint} for {silence.TotalSeconds:0.#} s.");
             SelectedPair = null;
         }
-        else if (silence >= _options.DisconnectedTimeout)
+        else if (now - _lastHeard >= _options.DisconnectedTimeout)
         {
             SetState(IceConnectionState.Disconnected);
         }

@@ -48,8 +48,17 @@ public sealed record IceAgentOptions
     /// <summary>RFC 7675 §5.1: a consent check every 5 s on average (randomized ±20 %).</summary>
     public TimeSpan ConsentInterval { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Without a consent response this long the state turns Disconnected (browsers use a few seconds).</summary>
-    public TimeSpan DisconnectedTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// With nothing at all from the peer this long (no consent response, no DTLS record) the state turns
+    /// Disconnected, and back when anything arrives again: how a user learns within seconds that the other side is gone.
+    /// </summary>
+    public TimeSpan DisconnectedTimeout { get; init; } = TimeSpan.FromSeconds(4);
+
+    /// <summary>
+    /// After this long with nothing from the peer, a consent check goes out at once instead of at its next randomized
+    /// time (one at a time): a silent link is probed, so <see cref="DisconnectedTimeout"/> tells a quiet peer from a gone one.
+    /// </summary>
+    public TimeSpan ProbeAfter { get; init; } = TimeSpan.FromSeconds(1.5);
 
     /// <summary>RFC 7675 §5.1: consent expires 30 s after the last response; the state turns Failed and sending stops.</summary>
     public TimeSpan ConsentTimeout { get; init; } = TimeSpan.FromSeconds(30);

@@ -152,6 +152,41 @@ public class IceAgentTests
     }
 
     [Fact]
+    public void Liveness_AQuietPeerIsProbed_NeverDisconnected_AGoneOneIsDisconnectedWithinTheTimeout()
+    {
+        // Regular consent checks only every 20 s: what keeps a quiet pair Connected is the probe after 1.5 s of silence.
+        var net = new IcePairNetwork(seed: 11, configure: o => o with { ConsentInterval = TimeSpan.FromSeconds(20), ConsentTimeout = TimeSpan.FromSeconds(60), DisconnectedTimeout = TimeSpan.FromSeconds(4), ProbeAfter = TimeSpan.FromSeconds(1.5) });
+        net.Signal();
+        Assert.True(net.RunUntil(() => Connected(net.A) && Connected(net.B), Limit));
+        var sentBefore = net.SentByA;
+
+        var sawDisconnected = false;
+        net.RunUntil(() => { sawDisconnected |= net.A.State == IceConnectionState.Disconnected; return false; }, TimeSpan.FromSeconds(15));
+        Assert.False(sawDisconnected);
+        Assert.InRange(net.SentByA - sentBefore, 12, 24); // about one probe per 1.5 s plus its answers to B's probes: no flood
+
+        net.BSilent = true;
+        var vanished = net.Now;
+        Assert.True(net.RunUntil(() => net.A.State == IceConnectionState.Disconnected, Limit));
+        Assert.InRange(net.Now - vanished, TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(4.01));
+    }
+
+    [Fact]
+    public void Liveness_RecordsFromThePeer_KeepItConnected_AndEndADisconnectedSpell()
+    {
+        var net = new IcePairNetwork(seed: 12, configure: o => o with { ConsentInterval = TimeSpan.FromSeconds(20), ConsentTimeout = TimeSpan.FromSeconds(60), DisconnectedTimeout = TimeSpan.FromSeconds(4) });
+        net.Signal();
+        Assert.True(net.RunUntil(() => Connected(net.A) && Connected(net.B), Limit));
+        net.BSilent = true; // no STUN from B any more
+        Assert.True(net.RunUntil(() => net.A.State == IceConnectionState.Disconnected, Limit));
+
+        // A DTLS record from B arrives (the core calls NoteHeard for each): alive again, at once.
+        Assert.True(net.A.NoteHeard(net.Now));
+        Assert.True(Connected(net.A));
+        Assert.False(net.A.NoteHeard(net.Now)); // already Connected: nothing to report
+    }
+
+    [Fact]
     public void Check_Request_CarriesUsernamePriorityRoleAndIntegrity()
     {
         var net = new IcePairNetwork(seed: 8) { BSilent = true };
