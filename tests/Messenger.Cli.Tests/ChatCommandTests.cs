@@ -365,6 +365,78 @@ public class ChatCommandTests(ITestOutputHelper log)
         Assert.Equal(Sha256(big), Sha256(exported));
     }
 
+    [Fact]
+    public async Task OfferAnswer_PeerKilled_SurvivorSaysSoInSeconds_ThenHowToResume_Exit5()
+    {
+        using var temp = new TempFolder();
+        var (aliceProfile, aliceKey) = NewProfile(temp, "alice");
+        var (bobProfile, bobKey) = NewProfile(temp, "bob");
+        await using var alice = RunningMessenger.Start("alice", null, "offer", "--bind", "127.0.0.1", "--json", "--peer", "bob", "--profile", aliceProfile, "--key-file", aliceKey);
+        await using (var bob = RunningMessenger.Start("bob", null, "answer", "--bind", "127.0.0.1", "--json", "--peer", "alice", "--profile", bobProfile, "--key-file", bobKey))
+        {
+            await bob.SendAsync((string)(await alice.NextEventAsync("offer-code"))["code"]!);
+            await alice.SendAsync((string)(await bob.NextEventAsync("answer-code"))["code"]!);
+            await alice.NextEventAsync("connected");
+            await bob.NextEventAsync("connected");
+            await bob.KillAsync();
+        }
+
+        var killed = Stopwatch.StartNew();
+        await alice.NextEventAsync("peer-unreachable", timeout: TimeSpan.FromSeconds(15));
+        log.WriteLine($"peer-unreachable {killed.Elapsed.TotalSeconds:F1} s after the kill");
+        Assert.Contains("stopped answering", (string?)(await alice.NextEventAsync("disconnected"))["reason"], StringComparison.Ordinal);
+        await alice.NextEventAsync("how-to-resume");
+        Assert.Equal(5, await alice.WaitForExitAsync());
+    }
+
+    [Fact]
+    public async Task Connect_PeerKilledMidTransfer_SurvivorSaysSoInSeconds_RejoinsTheRoom_AndResumesWhenThePeerReturns()
+    {
+        using var temp = new TempFolder();
+        var big = WriteRandomFile(temp.File("huge.bin"), 200_000_000);
+        await using var relay = await Relay.StartAsync();
+        var (aliceProfile, aliceKey) = NewProfile(temp, "alice");
+        var (bobProfile, bobKey) = NewProfile(temp, "bob");
+        RunningMessenger Bob() => RunningMessenger.Start("bob", null, "connect", "--room", "r", "--peer", "alice", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--auto-accept", "--profile", bobProfile, "--key-file", bobKey);
+        await using var alice = RunningMessenger.Start("alice", null, "connect", "--room", "r", "--peer", "bob", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", aliceProfile, "--key-file", aliceKey);
+        string transferId;
+        await using (var bob = Bob())
+        {
+            await alice.NextEventAsync("connected");
+            await bob.NextEventAsync("connected");
+            await alice.SendAsync($"/send {big}");
+            // Past several of the receiver's durable acks (every 4 MiB): a prefix is stored for the resume to start from.
+            var progress = await bob.NextEventAsync("transfer-progress", e => (long?)e["bytes"] > 30_000_000);
+            transferId = (string)progress["id"]!;
+            await bob.KillAsync();
+        }
+
+        // Alice hears nothing from Bob's side any more: she says so within seconds, then goes back to the room.
+        var killed = Stopwatch.StartNew();
+        await alice.NextEventAsync("peer-unreachable", timeout: TimeSpan.FromSeconds(15));
+        log.WriteLine($"peer-unreachable {killed.Elapsed.TotalSeconds:F1} s after the kill");
+        await alice.NextEventAsync("transfer-paused", e => (string?)e["id"] == transferId, TimeSpan.FromSeconds(30));
+        await alice.NextEventAsync("reconnecting");
+        await alice.NextEventAsync("waiting");
+
+        // Bob starts again with the same profile: they meet again, and the file goes on from what Bob had stored.
+        await using (var bob = Bob())
+        {
+            await alice.NextEventAsync("connected");
+            var resumed = await bob.NextEventAsync("transfer-started", e => (string?)e["id"] == transferId);
+            Assert.True((long)resumed["resumedFrom"]! > 0, resumed.ToJsonString()); // from Bob's stored prefix, not from the start
+            await bob.NextEventAsync("transfer-completed", e => (string?)e["id"] == transferId, TimeSpan.FromMinutes(2));
+            await alice.SendAsync("/quit");
+            Assert.Equal(0, await alice.WaitForExitAsync());
+            Assert.Equal(0, await bob.WaitForExitAsync());
+        }
+
+        var exported = temp.File("huge.out");
+        var (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", transferId, exported, "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.True(exit == 0, output);
+        Assert.Equal(Sha256(big), Sha256(exported));
+    }
+
     [Theory]
     [InlineData("/quit")]
     [InlineData(null)] // the end of input, as a script closing stdin

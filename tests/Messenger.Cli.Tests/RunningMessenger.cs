@@ -212,6 +212,13 @@ internal sealed class RunningMessenger : IAsyncDisposable
         await kill.WaitForExitAsync().WaitAsync(Wait);
     }
 
+    /// <summary>SIGKILL: the process dies at once, says nothing to its peer (a crash, a pulled plug).</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync().WaitAsync(Wait);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

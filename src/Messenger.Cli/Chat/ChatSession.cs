@@ -47,9 +47,19 @@ internal sealed class ChatSession
     private readonly IMessageStore? _messages;
     private readonly List<Task> _background = [];
     private readonly TimeProvider _time;
+    private readonly TimeSpan? _giveUpAfter;
+    private readonly TaskCompletionSource _lost = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private CancellationTokenSource? _unanswered;
+    private int _unreachable;
 
-    public ChatSession(IHost host, PeerLink link, ChatOutput output, string peer, bool autoAccept)
+    /// <param name="giveUpAfter">
+    /// How long the peer may stay silent (after the transport reported it Disconnected) before this session counts the
+    /// connection as lost and ends with <see cref="ConnectionLost"/>, so the caller can reconnect; null waits for the
+    /// transport's own verdict (consent expiry, 30 s).
+    /// </param>
+    public ChatSession(IHost host, PeerLink link, ChatOutput output, string peer, bool autoAccept, TimeSpan? giveUpAfter = null)
     {
+        _giveUpAfter = giveUpAfter;
         _host = host;
         _link = link;
         _output = output;
@@ -61,9 +71,13 @@ internal sealed class ChatSession
         _time = host.Services.GetRequiredService<TimeProvider>();
     }
 
+    /// <summary>True when the chat ended because the peer stopped answering or the connection failed (not a quit, not the peer leaving).</summary>
+    public bool ConnectionLost { get; private set; }
+
     /// <summary>Runs until the chat ends; returns the exit code.</summary>
     public async Task<int> RunAsync(TextReader input, CancellationToken cancellationToken)
     {
+        _link.Connection.ConnectionStateChanged += OnConnectionState;
         _chat.ChatChanged += OnChat;
         if (_files is not null)
         {
@@ -84,9 +98,12 @@ internal sealed class ChatSession
         }
 
         _output.Connected(_link);
-        var reading = Task.Run(() => ReadCommandsAsync(input, cancellationToken), CancellationToken.None);
+
+        // The reader stops with the session: after a lost connection the next session reads the following lines.
+        using var readerStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var reading = Task.Run(() => ReadCommandsAsync(input, readerStop.Token), CancellationToken.None);
         var cancelled = Task.Delay(Timeout.InfiniteTimeSpan, _time, cancellationToken);
-        var first = await Task.WhenAny(reading, running, cancelled);
+        var first = await Task.WhenAny(reading, running, cancelled, _lost.Task);
         var reason = "cancelled (Ctrl-C)";
         var failed = false;
         try
@@ -94,6 +111,11 @@ internal sealed class ChatSession
             if (first == reading)
             {
                 reason = await reading;
+            }
+            else if (first == _lost.Task)
+            {
+                ConnectionLost = true;
+                reason = $"{_output.Peer} stopped answering (nothing received for {(_giveUpAfter!.Value + PeerConnectionSilence).TotalSeconds:0} s)";
             }
             else if (first == running)
             {
@@ -111,6 +133,18 @@ internal sealed class ChatSession
             // Whatever ended the chat (a command that threw included): close the channel so transfers pause and
             // can resume, and let go of the plugins' events.
             failed = _link.Connection.ConnectionState == PeerConnectionState.Failed;
+            ConnectionLost |= failed && first == running;
+            _link.Connection.ConnectionStateChanged -= OnConnectionState;
+            await readerStop.CancelAsync();
+            try
+            {
+                await reading.WaitAsync(CloseTimeout, _time, CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or TimeoutException)
+            {
+                // Stopped as meant (or a command still running past the limit: it ends with the process).
+            }
+
             await CloseAsync(running);
             _output.Event("disconnected", new JsonObject { ["reason"] = reason }, $"[grey]Disconnected: {Markup.Escape(ChatOutput.Clean(reason))}.[/]");
             _chat.ChatChanged -= OnChat;
@@ -122,6 +156,44 @@ internal sealed class ChatSession
 
         cancellationToken.ThrowIfCancellationRequested();
         return failed ? ExitCodes.ConnectionFailed : ExitCodes.Ok;
+    }
+
+    /// <summary>The transport's own wait before it reports the peer Disconnected (IceAgentOptions.DisconnectedTimeout).</summary>
+    private static readonly TimeSpan PeerConnectionSilence = TimeSpan.FromSeconds(4);
+
+    // The transport reports a silent peer within seconds; say so at once, and give up on this connection if it lasts.
+    private void OnConnectionState(object? sender, PeerConnectionState state)
+    {
+        switch (state)
+        {
+            case PeerConnectionState.Disconnected:
+                Interlocked.Exchange(ref _unreachable, 1);
+                _output.Event(
+                    "peer-unreachable",
+                    new JsonObject { ["peer"] = _output.Peer, ["silentSeconds"] = PeerConnectionSilence.TotalSeconds },
+                    $"[yellow]{Markup.Escape(_output.Peer)} is not answering[/] (nothing received for {PeerConnectionSilence.TotalSeconds:0} s){(_giveUpAfter is { } wait ? $"; giving this connection up if it lasts {wait.TotalSeconds:0} s more" : "")}.");
+                if (_giveUpAfter is { } after)
+                {
+                    var unanswered = new CancellationTokenSource();
+                    Interlocked.Exchange(ref _unanswered, unanswered)?.Cancel();
+                    _ = Task.Delay(after, _time, unanswered.Token).ContinueWith(t => { if (!t.IsCanceled) { _lost.TrySetResult(); } }, TaskScheduler.Default);
+                }
+
+                break;
+            case PeerConnectionState.Connected:
+                if (Interlocked.Exchange(ref _unanswered, null) is { } timer)
+                {
+                    timer.Cancel();
+                    timer.Dispose();
+                }
+
+                if (Interlocked.Exchange(ref _unreachable, 0) == 1)
+                {
+                    _output.Event("peer-back", new JsonObject { ["peer"] = _output.Peer }, $"[green]{Markup.Escape(_output.Peer)} is answering again.[/]");
+                }
+
+                break;
+        }
     }
 
     private async Task CloseAsync(Task running)

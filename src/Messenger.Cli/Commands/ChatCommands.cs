@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Messenger.Contracts.Storage;
 using Messenger.Transport.Dtls;
 using Messenger.Transport.Pairing;
+using Messenger.Transport.Signaling;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Spectre.Console;
@@ -124,7 +125,7 @@ internal static class ChatCommands
                 }
 
                 return await connecting;
-            }, cancellationToken);
+            }, cancellationToken, reconnect: true);
         });
         return command;
     }
@@ -258,7 +259,11 @@ internal static class ChatCommands
         public IPAddress Bind(ParseResult parse) =>
             IPAddress.TryParse(parse.GetValue(_bind), out var address) ? address : throw new CliException($"--bind: '{parse.GetValue(_bind)}' is not an IP address.");
 
-        public async Task<int> RunAsync(ParseResult parse, Option<FileInfo?> pluginsOption, Func<ChatOutput, DtlsCertificate, CancellationToken, Task<PeerLink>> connect, CancellationToken cancellationToken)
+        /// <param name="reconnect">
+        /// True for <c>connect</c>: a connection lost to a peer that stopped answering is made again through the relay
+        /// (the same identity only), with backoff, until the peer returns or the user quits; transfers resume.
+        /// </param>
+        public async Task<int> RunAsync(ParseResult parse, Option<FileInfo?> pluginsOption, Func<ChatOutput, DtlsCertificate, CancellationToken, Task<PeerLink>> connect, CancellationToken cancellationToken, bool reconnect = false)
         {
             _ = Bind(parse);
             var named = parse.GetValue(_peer) is { } given ? ContactBook.CheckName(given, "--peer") : null;
@@ -343,7 +348,112 @@ internal static class ChatCommands
             output.Peer = ChatOutput.Clean(name);
             output.PeerId = peerId;
             output.Match = match;
-            return await new ChatSession(host, link, output, peerId, parse.GetValue(_autoAccept)).RunAsync(ConsoleLines.Instance, cancellationToken);
+            var current = link;
+            while (true)
+            {
+                var session = new ChatSession(host, current, output, peerId, parse.GetValue(_autoAccept), GiveUpAfter);
+                var exit = await session.RunAsync(ConsoleLines.Instance, cancellationToken);
+                if (!ReferenceEquals(current, link))
+                {
+                    await current.DisposeAsync();
+                }
+
+                if (!session.ConnectionLost)
+                {
+                    return exit;
+                }
+
+                if (!reconnect)
+                {
+                    output.Event(
+                        "how-to-resume",
+                        new JsonObject { ["peer"] = output.Peer },
+                        $"[grey]Transfers with {Markup.Escape(output.Peer)} are paused. To resume them, connect again: run [bold]messenger offer[/] and [bold]messenger answer[/] again (or [bold]messenger connect --peer NAME[/] on both sides): they go on from what was stored.[/]");
+                    return ExitCodes.ConnectionFailed;
+                }
+
+                if (await ReconnectAsync(output, identity.Certificate, peerId, connect, cancellationToken) is not { } again)
+                {
+                    return ExitCodes.Ok; // the user quit while waiting
+                }
+
+                current = again;
+                output.Match = ContactMatch.Known;
+            }
+        }
+
+        /// <summary>How long a Disconnected peer may stay silent before <c>connect</c> gives up on the connection and reconnects.</summary>
+        private static readonly TimeSpan GiveUpAfter = TimeSpan.FromSeconds(6);
+
+        /// <summary>The waits between failed attempts to reconnect (then the last, repeated).</summary>
+        private static readonly TimeSpan[] Backoff = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(16), TimeSpan.FromSeconds(30)];
+
+        /// <summary>
+        /// Joins the room again and waits for the same peer (its pinned identity), trying again with backoff when the
+        /// relay cannot be reached or the connection fails; null when the user quit (or the input ended) meanwhile.
+        /// </summary>
+        private static async Task<PeerLink?> ReconnectAsync(ChatOutput output, DtlsCertificate certificate, string peerId, Func<ChatOutput, DtlsCertificate, CancellationToken, Task<PeerLink>> connect, CancellationToken cancellationToken)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                output.Event(
+                    "reconnecting",
+                    new JsonObject { ["peer"] = output.Peer, ["attempt"] = attempt },
+                    $"[grey]Reconnecting to {Markup.Escape(output.Peer)} (attempt {attempt}); transfers resume when it is back. /quit stops.[/]");
+                PeerLink link;
+                try
+                {
+                    link = await connect(output, certificate, cancellationToken);
+                }
+                catch (QuitBeforeConnectedException)
+                {
+                    output.Event("disconnected", new JsonObject { ["reason"] = "you quit while waiting for the peer to come back" }, "Stopped waiting: you quit while waiting for the peer to come back.");
+                    return null;
+                }
+                catch (Exception ex) when (ex is PeerLinkException or SignalingException)
+                {
+                    var wait = Backoff[Math.Min(attempt, Backoff.Length) - 1];
+                    output.Error($"reconnecting: {ex.Message}; trying again in {wait.TotalSeconds:0} s");
+                    if (await WaitOrQuitAsync(wait, cancellationToken))
+                    {
+                        output.Event("disconnected", new JsonObject { ["reason"] = "you quit while waiting for the peer to come back" }, "Stopped waiting: you quit while waiting for the peer to come back.");
+                        return null;
+                    }
+
+                    continue;
+                }
+
+                // Only the peer this conversation is with: whoever else joins the room is refused, never talked to.
+                var remote = link.Connection.RemoteCertificateFingerprint is { } fingerprint ? ProfileIdentity.PeerIdOf(fingerprint) : null;
+                if (remote == peerId)
+                {
+                    return link;
+                }
+
+                await link.DisposeAsync();
+                throw new IdentityMismatchException($"Someone else joined the room while waiting for {output.Peer}: safety code {(remote is null ? "unknown" : ProfileIdentity.SafetyCodeOfPeerId(remote))}, not {ProfileIdentity.SafetyCodeOfPeerId(peerId)}. Nothing was exchanged.");
+            }
+        }
+
+        /// <summary>Waits <paramref name="wait"/>; true when the user typed /quit or the input ended first.</summary>
+        private static async Task<bool> WaitOrQuitAsync(TimeSpan wait, CancellationToken cancellationToken)
+        {
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var quit = ConsoleLines.Instance.WaitForQuitAsync(stop.Token);
+            var waited = Task.Delay(wait, TimeProvider.System, stop.Token);
+            var first = await Task.WhenAny(quit, waited);
+            await stop.CancelAsync();
+            try
+            {
+                await Task.WhenAll(quit, waited);
+            }
+            catch (OperationCanceledException)
+            {
+                // The one that lost the race was cancelled, as meant.
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            return first == quit;
         }
     }
 }
