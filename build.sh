@@ -4,15 +4,16 @@
 #   bash build.sh demo [ARGS...]   build and run `messenger demo ARGS...` (artifacts/messenger, ReadyToRun)
 #   bash build.sh test             build and run every test; the last line is "N passed, N failed[, N skipped]"
 #   bash build.sh bench [NAME...]  build and run benchmarks (e.g. processes) in a loopback-only namespace
+#   bash build.sh fuzz [TARGET...] fuzz the parsers with afl++ (FUZZ_SECONDS each, default 600; all targets when none named)
 #   bash build.sh --help
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 # Native pieces the plugins load, and what only the tests need on top (see README: "What gets installed").
 DEMO_PACKAGES=(libsqlcipher0 ffmpeg)
-TEST_PACKAGES=(iproute2 libsqlcipher0 ffmpeg libusrsctp-examples python3-aiortc chromium tmux)
+TEST_PACKAGES=(iproute2 libsqlcipher0 ffmpeg libusrsctp-examples python3-aiortc chromium tmux afl++)
 
-usage() { sed -n '2,8s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,9s/^# \{0,1\}//p' "$0"; }
 
 # Users run the command compiled ahead of time (ReadyToRun): set-up and the first seconds of a transfer do not wait
 # for the JIT. Framework-dependent, so the machine's .NET runs it.
@@ -64,6 +65,55 @@ ensure_node_peers() {
     done
 }
 
+# Fuzzing (tests/Messenger.Fuzz): the harness is published without ReadyToRun (SharpFuzz instruments IL), the
+# assemblies that parse what arrives from the network or the disk are instrumented, and afl-fuzz runs each target for
+# $1 seconds from its corpus in tests/Messenger.Fuzz/corpus/. Prints one line per target; returns the number of targets
+# with a crash or a hang (their inputs are under artifacts/fuzz/findings/TARGET/default/{crashes,hangs}).
+run_fuzz() {
+    local seconds=$1 target stats execs rate corpus crashes hangs bad=0
+    shift
+    local app=artifacts/fuzz/app tools=artifacts/tools
+    rm -rf "$app"
+    dotnet publish tests/Messenger.Fuzz -c Release -o "$app" -nologo -v:q -clp:ErrorsOnly
+    if [ ! -x "$tools/sharpfuzz" ]; then
+        dotnet tool install SharpFuzz.CommandLine --version 2.3.0 --tool-path "$tools" >/dev/null
+    fi
+    local assembly
+    for assembly in Messenger.Transport Messenger.Host Messenger.Plugins.FileTransfer Messenger.Plugins.Storage.SqlCipher; do
+        "$tools/sharpfuzz" "$app/$assembly.dll" >/dev/null
+    done
+    local targets=("$@")
+    [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(dotnet "$app/Messenger.Fuzz.dll" list)
+    printf '%-14s %12s %10s %8s %8s %6s\n' target executions "execs/s" corpus crashes hangs
+    for target in "${targets[@]}"; do
+        rm -rf "artifacts/fuzz/findings/$target"
+        mkdir -p "artifacts/fuzz/findings"
+        # No UI, no CPU-governor or core-pattern checks (not ours to change in a container), dotnet itself is not
+        # instrumented (SharpFuzz speaks the fork-server protocol), and a .NET start takes longer than afl expects.
+        AFL_NO_UI=1 AFL_SKIP_BIN_CHECK=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
+            AFL_FORKSRV_INIT_TMOUT=30000 AFL_QUIET=1 \
+            afl-fuzz -i "tests/Messenger.Fuzz/corpus/$target" -o "artifacts/fuzz/findings/$target" -t 5000 -m none -V "$seconds" \
+            -- dotnet "$app/Messenger.Fuzz.dll" afl "$target" >"artifacts/fuzz/findings/$target.log" 2>&1 || true
+        stats="artifacts/fuzz/findings/$target/default/fuzzer_stats"
+        if [ ! -f "$stats" ]; then
+            printf '%-14s did not start (see artifacts/fuzz/findings/%s.log)\n' "$target" "$target"
+            bad=$((bad + 1))
+            continue
+        fi
+        execs=$(awk -F' *: *' '$1=="execs_done"{print $2}' "$stats")
+        rate=$(awk -F' *: *' '$1=="execs_per_sec"{print $2}' "$stats")
+        corpus=$(awk -F' *: *' '$1=="corpus_count"{print $2}' "$stats")
+        crashes=$(awk -F' *: *' '$1=="saved_crashes"{print $2}' "$stats")
+        hangs=$(awk -F' *: *' '$1=="saved_hangs"{print $2}' "$stats")
+        printf '%-14s %12s %10s %8s %8s %6s\n' "$target" "$execs" "$rate" "$corpus" "$crashes" "$hangs"
+        if [ "${crashes:-0}" -gt 0 ] || [ "${hangs:-0}" -gt 0 ]; then
+            bad=$((bad + 1))
+            echo "  replay: dotnet $app/Messenger.Fuzz.dll replay $target artifacts/fuzz/findings/$target/default/crashes artifacts/fuzz/findings/$target/default/hangs"
+        fi
+    done
+    return "$bad"
+}
+
 run_tests() {
     local log rc passed failed skipped
     log=$(mktemp)
@@ -89,6 +139,13 @@ run_tests() {
     if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
         failed=1 # a test host crashed or the run failed before reporting: count it, never print a green line
     fi
+    # A bounded fuzz smoke: each parser target under afl++ for a few seconds, each counted as one test.
+    local fuzz_bad=0 fuzz_targets
+    fuzz_targets=$(ls tests/Messenger.Fuzz/corpus | wc -l)
+    run_fuzz "${FUZZ_SMOKE_SECONDS:-8}" || fuzz_bad=$?
+    passed=$((passed + fuzz_targets - fuzz_bad))
+    failed=$((failed + fuzz_bad))
+    [ "$fuzz_bad" -eq 0 ] || rc=1
     if [ "$skipped" -gt 0 ]; then
         echo "$passed passed, $failed failed, $skipped skipped"
     else
@@ -109,6 +166,12 @@ case "${1:-}" in
         ensure_packages "${TEST_PACKAGES[@]}"
         ensure_dotnet
         run_tests
+        ;;
+    fuzz)
+        shift
+        ensure_packages afl++
+        ensure_dotnet
+        run_fuzz "${FUZZ_SECONDS:-600}" "$@"
         ;;
     bench)
         shift

@@ -142,6 +142,7 @@ public sealed class WireFormatTests
     [InlineData("94a2743102cef130f21ec4050102")]
     [InlineData("94a2743102cef130f21ec40301020300")]
     [InlineData("94c002cef130f21ec403010203")]
+    [InlineData("94dbfedbdbdbdbdbdbdbdbdb7061796c6f64")] // found by fuzzing: a str32 length over 2 GiB threw ArgumentOutOfRangeException
     public void ChunkFrame_Read_MalformedBody_ThrowsFrameFormatException(string hex)
     {
         Assert.Throws<FrameFormatException>(() => ChunkFrame.Read(Convert.FromHexString(hex)));

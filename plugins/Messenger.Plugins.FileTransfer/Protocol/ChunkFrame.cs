@@ -67,8 +67,9 @@ public readonly record struct ChunkFrame(string TransferId, long Index, uint Crc
         {
             throw new FrameFormatException("a chunk body is truncated", ex);
         }
-        catch (OverflowException ex)
+        catch (Exception ex) when (ex is OverflowException or ArgumentOutOfRangeException)
         {
+            // Found by fuzzing: a str32 length over 2 GiB made the reader throw ArgumentOutOfRangeException.
             throw new FrameFormatException($"a chunk field is out of range: {ex.Message}", ex);
         }
     }

@@ -303,8 +303,18 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // A plugin's bug must not end the chat: log it with the plugin's name, count it, keep the session.
-            LogHandlerFailed(handler.Name, kind.Value, ex);
+            // A plugin's bug must not end the chat: log it with the plugin's name (within the budget: a peer that can
+            // trigger it must not flood the log), count it, keep the session.
+            if (_logBudget.TryTake(out var leftOut))
+            {
+                if (leftOut > 0)
+                {
+                    LogFramesNotLogged(leftOut);
+                }
+
+                LogHandlerFailed(handler.Name, kind.Value, ex);
+            }
+
             Statistics.OnHandlerFailed();
             FrameRejected?.Invoke(this, new FrameRejection(FrameRejectionReason.HandlerFailed, kind.Value, ex.Message));
         }

@@ -245,7 +245,7 @@ public sealed class SignalingClient : IAsyncDisposable
     {
         try
         {
-            return await lines.MoveNextAsync().ConfigureAwait(false) ? JsonNode.Parse(lines.Current)!.AsObject() : null;
+            return await lines.MoveNextAsync().ConfigureAwait(false) ? SignalingLines.ParseObject(lines.Current) : null;
         }
         catch (SignalingProtocolException ex)
         {

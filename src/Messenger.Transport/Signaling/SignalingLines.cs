@@ -53,13 +53,43 @@ public static class SignalingLines
     /// <returns>The JSON line.</returns>
     public static string Error(string message) => new JsonObject { ["type"] = "error", ["message"] = message }.ToJsonString();
 
+    /// <summary>
+    /// One line as a JSON object, whatever the other end sent: not JSON, not an object (<c>null</c>, an array) or a
+    /// repeated property name all end in <see cref="SignalingProtocolException"/> (found by fuzzing: each escaped as a
+    /// JsonException, NullReferenceException, InvalidOperationException or ArgumentException).
+    /// </summary>
+    /// <param name="line">The line.</param>
+    /// <returns>The object, its properties already read.</returns>
+    /// <exception cref="SignalingProtocolException">The line is not one JSON object.</exception>
+    public static JsonObject ParseObject(string line)
+    {
+        try
+        {
+            if (JsonNode.Parse(line) is not JsonObject message)
+            {
+                throw new SignalingProtocolException("a signaling line must be one JSON object");
+            }
+
+            _ = message.Count; // reads every property now: a repeated name throws here, not later at a lookup
+            return message;
+        }
+        catch (JsonException ex)
+        {
+            throw new SignalingProtocolException($"a signaling line is not JSON: {ex.Message}");
+        }
+        catch (ArgumentException ex)
+        {
+            throw new SignalingProtocolException($"a signaling line names a property twice: {ex.Message}");
+        }
+    }
+
     /// <summary>Reads the room name from a join line.</summary>
     /// <param name="line">The first line a peer sends.</param>
     /// <returns>The room name.</returns>
     /// <exception cref="SignalingProtocolException">It is not a join with a room of 1–64 printable characters.</exception>
     public static string ParseJoin(string line)
     {
-        var message = JsonNode.Parse(line)!.AsObject();
+        var message = ParseObject(line);
         if (message["type"]?.GetValueKind() != JsonValueKind.String || (string?)message["type"] != "join"
             || message["room"]?.GetValueKind() != JsonValueKind.String)
         {

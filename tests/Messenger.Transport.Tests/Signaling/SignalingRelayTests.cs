@@ -62,6 +62,8 @@ public class SignalingRelayTests
     [InlineData("""{"type":"offer"}""")]
     [InlineData("""{"type":"join","room":""}""")]
     [InlineData("""{"type":"join","room":5}""")]
+    [InlineData("null")]
+    [InlineData("""{"type":"join","type":"join","room":"r"}""")] // found by fuzzing: an ArgumentException, no error line
     public async Task BadFirstLine_GetsAnErrorAndTheConnectionCloses(string line)
     {
         await using var relay = StartRelay();
