@@ -482,6 +482,39 @@ public sealed class SqlCipherStoreTests : IDisposable
         Assert.True(File.Exists(SqlCipherFiles.ChunkFile(folder.Path, "big")));
     }
 
+    [Theory]
+    [InlineData("this store's passphrase")]
+    [InlineData("the other store's passphrase")]
+    [InlineData("a mistyped passphrase")]
+    public async Task DatabaseFromAnotherStore_CopiedOverThisOne_IsRefusedWhateverThePassphrase_NothingChanged(string which)
+    {
+        await using (var store = SqlCipherStore.Open(folder.Path, StoreKey.FromPassphrase("correct horse", CheapArgon2)))
+        {
+            await StoreFileAsync(store, "mine", RandomNumberGenerator.GetBytes(300 * 1024));
+        }
+
+        using var other = new TempDirectory();
+        await using (var store = SqlCipherStore.Open(other.Path, StoreKey.FromPassphrase("battery staple", CheapArgon2)))
+        {
+            await StoreFileAsync(store, "theirs", RandomNumberGenerator.GetBytes(300 * 1024));
+        }
+
+        // A restore gone wrong: the other store's database over this one's, this one's key header and chunk files kept.
+        File.Copy(Path.Combine(other.Path, SqlCipherStore.DatabaseFileName), Path.Combine(folder.Path, SqlCipherStore.DatabaseFileName), overwrite: true);
+        var passphrase = which switch
+        {
+            "this store's passphrase" => "correct horse",
+            "the other store's passphrase" => "battery staple",
+            _ => "correct hrose",
+        };
+        var before = Snapshot();
+
+        Assert.ThrowsAny<StorageException>(() => SqlCipherStore.Open(folder.Path, StoreKey.FromPassphrase(passphrase, CheapArgon2)).Dispose());
+
+        Assert.Equal(before, Snapshot()); // nothing deleted or set aside as "unreferenced", nothing rewritten
+        Assert.True(File.Exists(SqlCipherFiles.ChunkFile(folder.Path, "mine")));
+    }
+
     [Fact]
     public void DatabaseMissing_PassphraseHeaderLeft_IsRefused()
     {

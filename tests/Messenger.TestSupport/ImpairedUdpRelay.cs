@@ -70,7 +70,11 @@ public sealed class ImpairedUdpRelay : IAsyncDisposable
     /// <summary>Datagrams dropped (loss draws, full queues, the cut), both ways.</summary>
     public long Dropped => _aToB.Dropped + _bToA.Dropped;
 
+    /// <summary>Drops every datagram both ways from now on (a cable pulled), until <see cref="Restore"/>.</summary>
     public void Cut() => _cut = true;
+
+    /// <summary>Forwards again after <see cref="Cut"/> (the cable back in).</summary>
+    public void Restore() => _cut = false;
 
     public async ValueTask DisposeAsync()
     {

@@ -42,15 +42,7 @@ public class PeerConnectionVanishTests
         await using var b = new PeerConnection(Options());
         var statesA = Record(a);
         var statesB = Record(b);
-        var offer = a.CreateOffer();
-        a.SetLocalDescription(offer);
-        b.SetRemoteDescription(offer with { Candidates = [], EndOfCandidates = false });
-        var answer = b.CreateAnswer();
-        b.SetLocalDescription(answer);
-        await using var relay = new ImpairedUdpRelay(offer.Candidates[0].EndPoint!, answer.Candidates[0].EndPoint!);
-        a.SetRemoteDescription(answer with { Candidates = [Via(answer.Candidates[0], relay.ForB)] });
-        b.AddRemoteCandidate(Via(offer.Candidates[0], relay.ForA));
-        b.AddRemoteCandidate(null);
+        await using var relay = Negotiate(a, b);
         var (local, remote) = await DataChannelPair.OpenAsync(a, b, "chat");
         var forwardedWhileUp = relay.Forwarded;
 
@@ -71,6 +63,81 @@ public class PeerConnectionVanishTests
         {
             // A closed channel ends its reader instead of leaving it waiting forever.
         }
+    }
+
+    [Fact]
+    public async Task CutForTenSecondsThenRestored_DisconnectedWithinSeconds_ThenConnected_AndTheTransferFinishesOnItsOwn()
+    {
+        // The default timers (Disconnected after 4 s of silence, consent expiry at 30 s): a 10 s outage is survived.
+        var options = new PeerConnectionOptions { Ice = new IceTransportOptions { BindAddress = IPAddress.Loopback } };
+        await using var a = new PeerConnection(options);
+        await using var b = new PeerConnection(options);
+        await using var relay = Negotiate(a, b);
+        var (local, remote) = await DataChannelPair.OpenAsync(a, b, "bulk");
+        const int Total = 8 * 1024 * 1024;
+        var payload = System.Security.Cryptography.RandomNumberGenerator.GetBytes(Total);
+        var firstMegabyte = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        local.BufferedAmountLowThreshold = 256 * 1024;
+        var receiving = Task.Run(async () =>
+        {
+            var received = new MemoryStream();
+            await foreach (var message in remote.ReceiveAllAsync().WithCancellation(new CancellationTokenSource(TimeSpan.FromMinutes(2)).Token))
+            {
+                received.Write(message.Data.Span);
+                message.Release();
+                if (received.Length >= 1 << 20)
+                {
+                    firstMegabyte.TrySetResult();
+                }
+
+                if (received.Length >= Total)
+                {
+                    return received.ToArray();
+                }
+            }
+
+            return received.ToArray();
+        });
+        var sending = Task.Run(async () =>
+        {
+            for (var offset = 0; offset < Total; offset += 16384)
+            {
+                while (local.BufferedAmount > 1 << 20)
+                {
+                    await local.WaitForBufferedAmountLowAsync();
+                }
+
+                local.Send(payload.AsSpan(offset, 16384));
+            }
+        });
+        await firstMegabyte.Task.WaitAsync(Wait);
+
+        relay.Cut();
+        var cut = System.Diagnostics.Stopwatch.StartNew();
+        await Task.WhenAll(WaitForAsync(a, PeerConnectionState.Disconnected), WaitForAsync(b, PeerConnectionState.Disconnected)).WaitAsync(Wait);
+        Assert.InRange(cut.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(6));
+        await Task.Delay(TimeSpan.FromSeconds(10) - cut.Elapsed);
+        relay.Restore();
+
+        await Task.WhenAll(WaitForAsync(a, PeerConnectionState.Connected), WaitForAsync(b, PeerConnectionState.Connected)).WaitAsync(Wait);
+        await sending.WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.Equal(payload, await receiving.WaitAsync(TimeSpan.FromMinutes(2)));
+        Assert.Equal(PeerConnectionState.Connected, a.ConnectionState);
+    }
+
+    /// <summary>Offer and answer with every datagram between the two through a relay that can be cut.</summary>
+    private static ImpairedUdpRelay Negotiate(PeerConnection a, PeerConnection b)
+    {
+        var offer = a.CreateOffer();
+        a.SetLocalDescription(offer);
+        b.SetRemoteDescription(offer with { Candidates = [], EndOfCandidates = false });
+        var answer = b.CreateAnswer();
+        b.SetLocalDescription(answer);
+        var relay = new ImpairedUdpRelay(offer.Candidates[0].EndPoint!, answer.Candidates[0].EndPoint!);
+        a.SetRemoteDescription(answer with { Candidates = [Via(answer.Candidates[0], relay.ForB)] });
+        b.AddRemoteCandidate(Via(offer.Candidates[0], relay.ForA));
+        b.AddRemoteCandidate(null);
+        return relay;
     }
 
     private static IceCandidate Via(IceCandidate candidate, IPEndPoint relay) =>
