@@ -353,16 +353,33 @@ public class ChatCommandTests(ITestOutputHelper log)
             Assert.True((long?)resumed["resumedFrom"] > 0, resumed.ToJsonString());
             Assert.Equal((long?)resumed["resumedFrom"], (long?)checkedPrefix["total"]);
             await alice.NextEventAsync("preparing", e => (string?)e["id"] == transferId && (string?)e["work"] == "checking-resumed-prefix");
-            await bob.NextEventAsync("transfer-completed", e => (string?)e["id"] == transferId, TimeSpan.FromMinutes(2));
-            await alice.SendAsync("/quit");
-            Assert.Equal(0, await alice.WaitForExitAsync());
-            Assert.Equal(0, await bob.WaitForExitAsync());
+            await FinishAsync(alice, bob, transferId);
         }
 
-        var exported = temp.File("huge.out");
-        var (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", transferId, exported, "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
-        Assert.True(exit == 0, output);
-        Assert.Equal(Sha256(big), Sha256(exported));
+        await ExportMatchesAsync(temp, transferId, bobProfile, bobKey, big);
+    }
+
+    [Fact]
+    public async Task Connect_WaitingForALostPeerToComeBack_QuitStopsIt_Exit0()
+    {
+        using var temp = new TempFolder();
+        await using var relay = await Relay.StartAsync();
+        var (aliceProfile, aliceKey) = NewProfile(temp, "alice");
+        var (bobProfile, bobKey) = NewProfile(temp, "bob");
+        await using var alice = RunningMessenger.Start("alice", null, "connect", "--room", "q", "--peer", "bob", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", aliceProfile, "--key-file", aliceKey);
+        await using (var bob = RunningMessenger.Start("bob", null, "connect", "--room", "q", "--peer", "alice", "--relay", relay.Address, "--bind", "127.0.0.1", "--json", "--profile", bobProfile, "--key-file", bobKey))
+        {
+            await alice.NextEventAsync("connected");
+            await bob.NextEventAsync("connected");
+            await bob.KillAsync();
+        }
+
+        await alice.NextEventAsync("reconnecting", timeout: TimeSpan.FromSeconds(30));
+        await alice.NextEventAsync("waiting");
+        await alice.SendAsync("/quit");
+
+        Assert.Equal("you quit while waiting for the peer to come back", (string?)(await alice.NextEventAsync("disconnected", e => ((string?)e["reason"])!.StartsWith("you quit", StringComparison.Ordinal)))["reason"]);
+        Assert.Equal(0, await alice.WaitForExitAsync());
     }
 
     [Fact]
@@ -425,16 +442,10 @@ public class ChatCommandTests(ITestOutputHelper log)
             await alice.NextEventAsync("connected");
             var resumed = await bob.NextEventAsync("transfer-started", e => (string?)e["id"] == transferId);
             Assert.True((long)resumed["resumedFrom"]! > 0, resumed.ToJsonString()); // from Bob's stored prefix, not from the start
-            await bob.NextEventAsync("transfer-completed", e => (string?)e["id"] == transferId, TimeSpan.FromMinutes(2));
-            await alice.SendAsync("/quit");
-            Assert.Equal(0, await alice.WaitForExitAsync());
-            Assert.Equal(0, await bob.WaitForExitAsync());
+            await FinishAsync(alice, bob, transferId);
         }
 
-        var exported = temp.File("huge.out");
-        var (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", transferId, exported, "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
-        Assert.True(exit == 0, output);
-        Assert.Equal(Sha256(big), Sha256(exported));
+        await ExportMatchesAsync(temp, transferId, bobProfile, bobKey, big);
     }
 
     [Theory]
@@ -536,6 +547,24 @@ public class ChatCommandTests(ITestOutputHelper log)
         var (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", transferId, exported, "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
         Assert.True(exit == 0, output);
         Assert.Equal(Sha256(big), Sha256(exported));
+    }
+
+    /// <summary>Bob stores the whole transfer; Alice quits and both exit 0.</summary>
+    private static async Task FinishAsync(RunningMessenger alice, RunningMessenger bob, string transferId)
+    {
+        await bob.NextEventAsync("transfer-completed", e => (string?)e["id"] == transferId, TimeSpan.FromMinutes(2));
+        await alice.SendAsync("/quit");
+        Assert.Equal(0, await alice.WaitForExitAsync());
+        Assert.Equal(0, await bob.WaitForExitAsync());
+    }
+
+    /// <summary>What Bob's store holds of <paramref name="transferId"/> is <paramref name="original"/>, byte for byte.</summary>
+    private static async Task ExportMatchesAsync(TempFolder temp, string transferId, string bobProfile, string bobKey, string original)
+    {
+        var exported = temp.File("exported-" + transferId);
+        var (exit, output) = await MessengerProcess.RunAsync(temp.Path, "export", transferId, exported, "--profile", bobProfile, "--key-file", bobKey, "--plugins", RepoPlugins);
+        Assert.True(exit == 0, output);
+        Assert.Equal(Sha256(original), Sha256(exported));
     }
 
     internal static string RepoPlugins => Path.Combine(RepoPaths.RepoRoot, "plugins.json");
