@@ -85,7 +85,7 @@ internal sealed class ChatSession
         }
 
         Task running;
-        Messenger.Host.Sessions.PeerSession session;
+        PeerSession session;
         try
         {
             (session, running) = await _host.Services.GetRequiredService<PeerSessionHost>().StartAsync(_link.Channel, _peer, CancellationToken.None);
@@ -158,8 +158,8 @@ internal sealed class ChatSession
         return failed ? ExitCodes.ConnectionFailed : ExitCodes.Ok;
     }
 
-    /// <summary>The transport's own wait before it reports the peer Disconnected (IceAgentOptions.DisconnectedTimeout).</summary>
-    private static readonly TimeSpan PeerConnectionSilence = TimeSpan.FromSeconds(4);
+    /// <summary>The transport's own wait before it reports the peer Disconnected (the CLI keeps the default).</summary>
+    private static readonly TimeSpan PeerConnectionSilence = Messenger.Transport.Ice.IceAgentOptions.DefaultDisconnectedTimeout;
 
     // The transport reports a silent peer within seconds; say so at once, and give up on this connection if it lasts.
     private void OnConnectionState(object? sender, PeerConnectionState state)

@@ -407,7 +407,7 @@ internal static class ChatCommands
                 }
                 catch (QuitBeforeConnectedException)
                 {
-                    output.Event("disconnected", new JsonObject { ["reason"] = "you quit while waiting for the peer to come back" }, "Stopped waiting: you quit while waiting for the peer to come back.");
+                    SayQuit(output);
                     return null;
                 }
                 catch (Exception ex) when (ex is PeerLinkException or SignalingException)
@@ -416,7 +416,7 @@ internal static class ChatCommands
                     output.Error($"reconnecting: {ex.Message}; trying again in {wait.TotalSeconds:0} s");
                     if (await WaitOrQuitAsync(wait, cancellationToken))
                     {
-                        output.Event("disconnected", new JsonObject { ["reason"] = "you quit while waiting for the peer to come back" }, "Stopped waiting: you quit while waiting for the peer to come back.");
+                        SayQuit(output);
                         return null;
                     }
 
@@ -434,6 +434,9 @@ internal static class ChatCommands
                 throw new IdentityMismatchException($"Someone else joined the room while waiting for {output.Peer}: safety code {(remote is null ? "unknown" : ProfileIdentity.SafetyCodeOfPeerId(remote))}, not {ProfileIdentity.SafetyCodeOfPeerId(peerId)}. Nothing was exchanged.");
             }
         }
+
+        private static void SayQuit(ChatOutput output) =>
+            output.Event("disconnected", new JsonObject { ["reason"] = "you quit while waiting for the peer to come back" }, "Stopped waiting: you quit while waiting for the peer to come back.");
 
         /// <summary>Waits <paramref name="wait"/>; true when the user typed /quit or the input ended first.</summary>
         private static async Task<bool> WaitOrQuitAsync(TimeSpan wait, CancellationToken cancellationToken)

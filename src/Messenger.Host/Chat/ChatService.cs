@@ -123,7 +123,6 @@ public sealed partial class ChatService : IChatService, IFrameHandler, IPeerSess
     public ValueTask OnSessionStartedAsync(IPeerSession session, CancellationToken cancellationToken)
     {
         Volatile.Write(ref _session, session);
-        _allowances[session.SessionId] = new ChatAllowance(_limits, _time);
         return ValueTask.CompletedTask;
     }
 

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using MessagePack;
 using Messenger.Contracts.Channels;
 using Messenger.Contracts.Framing;
 using Messenger.Host.Chat;
@@ -87,7 +88,7 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
         using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(2), TimeProvider.System);
         try
         {
-            var body = MessagePack.MessagePackSerializer.Serialize(new SessionCloseFrame { Reason = reason.Length > 500 ? reason[..500] : reason }, Messenger.Host.Framing.UntrustedMessagePack.Options, CancellationToken.None);
+            var body = MessagePackSerializer.Serialize(new SessionCloseFrame { Reason = reason.Length > 500 ? reason[..500] : reason }, UntrustedMessagePack.Options, CancellationToken.None);
             await _scheduler.SendInteractiveAsync(HostFrameKinds.SessionClose, body, limit.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or DataChannelClosedException or ObjectDisposedException)
@@ -325,9 +326,9 @@ public sealed partial class PeerSession : IPeerSession, IAsyncDisposable
         string reason;
         try
         {
-            reason = MessagePack.MessagePackSerializer.Deserialize<SessionCloseFrame>(body, Messenger.Host.Framing.UntrustedMessagePack.Options).Reason ?? "";
+            reason = MessagePackSerializer.Deserialize<SessionCloseFrame>(body, UntrustedMessagePack.Options).Reason ?? "";
         }
-        catch (MessagePack.MessagePackSerializationException)
+        catch (MessagePackSerializationException)
         {
             reason = "";
         }

@@ -52,7 +52,10 @@ public sealed record IceAgentOptions
     /// With nothing at all from the peer this long (no consent response, no DTLS record) the state turns
     /// Disconnected, and back when anything arrives again: how a user learns within seconds that the other side is gone.
     /// </summary>
-    public TimeSpan DisconnectedTimeout { get; init; } = TimeSpan.FromSeconds(4);
+    public TimeSpan DisconnectedTimeout { get; init; } = DefaultDisconnectedTimeout;
+
+    /// <summary>The default of <see cref="DisconnectedTimeout"/>, for applications that tell their users how long it is.</summary>
+    public static readonly TimeSpan DefaultDisconnectedTimeout = TimeSpan.FromSeconds(4);
 
     /// <summary>
     /// After this long with nothing from the peer, a consent check goes out at once instead of at its next randomized
